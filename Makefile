@@ -1,0 +1,40 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Set-up is idempotent: the venv is
+# rebuilt only when pyproject.toml or requirements-offline.txt change.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.tuneproof-installed
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup demo test lint typecheck unit clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements-offline.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first and pinned: an unpinned resolve pulls a multi-GB CUDA build.
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --no-deps -r requirements-offline.txt
+	touch $(STAMP)
+
+demo: setup
+	$(BIN)/tuneproof demo
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: setup
+	$(BIN)/mypy src/tuneproof
+
+unit: setup
+	$(BIN)/pytest -m "not slow" -q
+
+test: lint typecheck
+	$(BIN)/pytest -q --durations=15
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

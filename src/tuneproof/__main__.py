@@ -1,0 +1,3 @@
+from tuneproof.cli import main
+
+main()

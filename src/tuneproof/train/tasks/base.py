@@ -1,0 +1,60 @@
+"""The protocol every task adapter follows, and the prepared-data bundle it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from datasets import Dataset
+    from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase
+
+    from tuneproof.config import RunConfig
+    from tuneproof.data.load import LoadedData
+
+
+@dataclass
+class Prepared:
+    """Tokenised splits plus what is needed to turn model outputs back into rows.
+
+    ``frames`` keep the raw rows (ids, texts, gold labels) aligned with ``datasets``.
+    ``label_names`` is the label order of the model head (None for regression/generation).
+    ``extra`` holds task-specific state (e.g. QA feature-to-example maps).
+    """
+
+    datasets: dict[str, Dataset]
+    frames: dict[str, pd.DataFrame]
+    ids: dict[str, list[str]]
+    label_names: list[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class TaskAdapter(Protocol):
+    name: str
+    main_metric: str
+    greater_is_better: bool
+
+    def prepare(
+        self, data: LoadedData, config: RunConfig, tokenizer: PreTrainedTokenizerBase
+    ) -> Prepared:
+        """Validate columns and labels (raising UserError naming file/row), then tokenise."""
+        ...
+
+    def build_model(self, model_path: str, prepared: Prepared, config: RunConfig) -> PreTrainedModel:
+        ...
+
+    def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
+        ...
+
+    def compute_metrics(
+        self, prepared: Prepared, split: str
+    ) -> Callable[[EvalPrediction], dict[str, float]] | None:
+        ...
+
+    def prediction_rows(
+        self, prepared: Prepared, split: str, predictions: Any
+    ) -> list[dict[str, Any]]:
+        """One JSON-able row per example: id, text, gold, pred and task-specific scores."""
+        ...
