@@ -64,7 +64,9 @@ class DataConfig(_Section):
     train: str | None = Field(None, description="train file (csv, tsv, jsonl, json, parquet)")
     validation: str | None = None
     test: str | None = None
-    hf_dataset: str | None = Field(None, description="a Hugging Face datasets name instead of files")
+    hf_dataset: str | None = Field(
+        None, description="a Hugging Face datasets name instead of files"
+    )
     hf_config: str | None = None
     hf_splits: dict[str, str] = Field(
         default_factory=lambda: {"train": "train", "validation": "validation", "test": "test"},

@@ -23,7 +23,11 @@ from tuneproof.config import (
 def demo_config(strategy: str = "full") -> RunConfig:
     """The configs of examples/polarity-{full,lora}.yaml (a test keeps them equal)."""
     data = DataConfig(
-        builtin="polarity-en", text_column="text", label_column="label", id_column="id", max_length=64
+        builtin="polarity-en",
+        text_column="text",
+        label_column="label",
+        id_column="id",
+        max_length=64,
     )
     if strategy == "full":
         return RunConfig(
@@ -69,5 +73,7 @@ def run_demo(output: Path, *, strategy: str = "full", console: Console | None = 
         console=console,
     )
     print_summary(result)
-    console.print(f"run directory: [bold]{output}[/]   MLflow store: [bold]{result.tracking_uri}[/]")
+    console.print(
+        f"run directory: [bold]{output}[/]   MLflow store: [bold]{result.tracking_uri}[/]"
+    )
     return output

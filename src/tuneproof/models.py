@@ -50,6 +50,12 @@ def _smollm2() -> Path:
     with atomic_dir(target) as tmp:
         tok = AutoTokenizer.from_pretrained(pkg, gguf_file=gguf)
         model = AutoModelForCausalLM.from_pretrained(pkg, gguf_file=gguf)
+        # transformers marks GGUF-loaded models as quantised (not serialisable, not trainable)
+        # although the weights are already dequantised to fp32: clear that before saving.
+        model.hf_quantizer = None  # type: ignore[assignment]
+        model.is_quantized = False  # type: ignore[assignment]
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
         model.save_pretrained(tmp)
         tok.save_pretrained(tmp)
     return target

@@ -86,15 +86,22 @@ def print_summary(result: object) -> None:
     table.add_column()
     s = result.strategy
     table.add_row("strategy", f"{s.kind}: {s.detail}")
-    table.add_row("trainable", f"{s.trainable_params:,} of {s.total_params:,} ({s.trainable_percent:.2f} %)")
+    table.add_row(
+        "trainable", f"{s.trainable_params:,} of {s.total_params:,} ({s.trainable_percent:.2f} %)"
+    )
     for k, v in m["overall"].items():
         table.add_row(f"{m['split']} {k}", f"{v:.4f}" if isinstance(v, float) else str(v))
-    table.add_row("steps / epochs", f"{m['training']['global_step']} / {m['training']['epochs']:.2f}")
+    table.add_row(
+        "steps / epochs", f"{m['training']['global_step']} / {m['training']['epochs']:.2f}"
+    )
     if "train_samples_per_second" in result.timing:
         table.add_row("throughput", f"{result.timing['train_samples_per_second']:.1f} samples/s")
     if result.checks_summary is not None:
         c = result.checks_summary
-        table.add_row("data checks", f"{c.get('errors', 0)} errors, {c.get('warnings', 0)} warnings, {c.get('info', 0)} info")
+        table.add_row(
+            "data checks",
+            f"{c.get('errors', 0)} errors, {c.get('warnings', 0)} warnings, {c.get('info', 0)} info",
+        )
     if result.tracking_uri:
         table.add_row("mlflow", f"{result.tracking_uri} (run {result.tracking_run_id})")
     console.print(table)
@@ -102,7 +109,9 @@ def print_summary(result: object) -> None:
 
 def predict(
     run_dir: Annotated[Path, typer.Argument(help="run directory with a model/ folder")],
-    text: Annotated[list[str] | None, typer.Option("--text", "-t", help="text to classify (repeatable)")] = None,
+    text: Annotated[
+        list[str] | None, typer.Option("--text", "-t", help="text to classify (repeatable)")
+    ] = None,
     file: Annotated[Path | None, typer.Option("--file", "-f", help="one text per line")] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 64,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
@@ -124,7 +133,7 @@ def predict(
         except UnicodeDecodeError:
             raise UserError(f"{file}: not UTF-8 text; re-save it as UTF-8") from None
     if not texts:
-        raise UserError("nothing to predict; pass --text \"...\" or --file FILE")
+        raise UserError('nothing to predict; pass --text "..." or --file FILE')
     loaded = load_run_model(run_dir)
     rows = predict_texts(loaded, texts, batch_size=batch_size)
     if as_json:
@@ -139,7 +148,9 @@ def predict(
 
 
 def demo(
-    output: Annotated[Path, typer.Option("--output", "-o", help="run directory")] = Path("runs/demo"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="run directory")] = Path(
+        "runs/demo"
+    ),
     strategy: Annotated[str, typer.Option(help="full or lora")] = "full",
 ) -> None:
     """The whole flow on real offline data: fetch → check → train → eval → report.

@@ -109,9 +109,7 @@ def stratified_split(
     labels = [r[label] for r in rows]
     rest, test = (rows, [])
     if test_frac > 0:
-        rest, test = train_test_split(
-            rows, test_size=test_frac, random_state=seed, stratify=labels
-        )
+        rest, test = train_test_split(rows, test_size=test_frac, random_state=seed, stratify=labels)
     rest_labels = [r[label] for r in rest]
     train, val = train_test_split(
         rest,
@@ -148,10 +146,14 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
             _polarity_en,
         ),
         BuiltinDataset(
-            "polarity-fr", "French Amazon movie reviews, 1,500 rows (test only)", _polarity_other("fr")
+            "polarity-fr",
+            "French Amazon movie reviews, 1,500 rows (test only)",
+            _polarity_other("fr"),
         ),
         BuiltinDataset(
-            "polarity-nl", "Dutch bol.com book reviews, 3,000 rows (test only)", _polarity_other("nl")
+            "polarity-nl",
+            "Dutch bol.com book reviews, 3,000 rows (test only)",
+            _polarity_other("nl"),
         ),
         BuiltinDataset(
             "polarity-de", "German Amazon book reviews, 200 rows (test only)", _polarity_other("de")
@@ -166,11 +168,16 @@ def builtin_dataset(name: str) -> dict[str, Path]:
         from tuneproof.errors import did_you_mean
 
         known = ", ".join(BUILTIN_DATASETS)
-        raise UserError(f"unknown built-in dataset '{name}'{did_you_mean(name, BUILTIN_DATASETS)}; known: {known}")
+        raise UserError(
+            f"unknown built-in dataset '{name}'{did_you_mean(name, BUILTIN_DATASETS)}; known: {known}"
+        )
     folder = cache_dir("data", name)
     done = folder / ".complete"
     if not done.exists():
         BUILTIN_DATASETS[name].build(folder)
         done.write_text(SOURCE_NOTE + "\n", encoding="utf-8")
-    return {split: folder / f"{split}.csv" for split in ("train", "validation", "test")
-            if (folder / f"{split}.csv").exists()}
+    return {
+        split: folder / f"{split}.csv"
+        for split in ("train", "validation", "test")
+        if (folder / f"{split}.csv").exists()
+    }

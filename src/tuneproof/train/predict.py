@@ -70,6 +70,8 @@ def predict_texts(
                     "text": texts[i],
                     "label": loaded.label_names[k],
                     "score": float(row[k]),
-                    "probabilities": {n: float(p) for n, p in zip(loaded.label_names, row, strict=True)},
+                    "probabilities": {
+                        n: float(p) for n, p in zip(loaded.label_names, row, strict=True)
+                    },
                 }
     return out

@@ -48,11 +48,16 @@ class RichProgressCallback(TrainerCallback):
             return
         if "loss" in logs:
             self.progress.update(self.task, description=f"loss {logs['loss']:.4f}")
-        evals = {k: v for k, v in logs.items() if k.startswith("eval_") and "runtime" not in k
-                 and "per_second" not in k}
+        evals = {
+            k: v
+            for k, v in logs.items()
+            if k.startswith("eval_") and "runtime" not in k and "per_second" not in k
+        }
         if evals:
             shown = "  ".join(f"{k[5:]} {v:.4f}" for k, v in evals.items() if isinstance(v, float))
-            self.progress.console.print(f"  epoch {state.epoch:.2f} step {state.global_step}: {shown}")
+            self.progress.console.print(
+                f"  epoch {state.epoch:.2f} step {state.global_step}: {shown}"
+            )
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if self.progress is not None:

@@ -24,6 +24,9 @@ from tuneproof.train.tasks import Prepared, TaskAdapter, get_task
 if TYPE_CHECKING:
     from rich.console import Console
 
+# Files written before training (by `tuneproof plan`) that a new run keeps.
+KEEP_FILES = ("plan.md",)
+
 # Log keys that measure speed, not the model: kept out of metrics.json so it is reproducible.
 TIMING_KEYS = ("runtime", "per_second", "total_flos")
 
@@ -41,7 +44,8 @@ class RunResult:
 
 def check_output_dir(output_dir: Path, *, resume: bool, overwrite: bool) -> Path | None:
     """Refuse to clobber a run; on resume, return the checkpoint to continue from."""
-    exists = output_dir.exists() and any(output_dir.iterdir())
+    # A folder holding only the plan (`tuneproof plan -o`) is where the run is meant to go.
+    exists = output_dir.exists() and any(p.name not in KEEP_FILES for p in output_dir.iterdir())
     if resume:
         ckpt = last_checkpoint(output_dir)
         if ckpt is None:
@@ -106,8 +110,12 @@ def run(
     command: list[str] | None = None,
     tracking_uri: str | None = None,
     console: Console | None = None,
+    callbacks: list[Any] | None = None,
 ) -> RunResult:
-    """Train and evaluate one run; return its metrics and where everything was written."""
+    """Train and evaluate one run; return its metrics and where everything was written.
+
+    ``callbacks`` are extra ``TrainerCallback``s (custom logging, profiling, ...).
+    """
     import transformers
     from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
@@ -138,7 +146,10 @@ def run(
 
     # --- from here on, the run directory is written ---------------------------------------
     if not resume and output_dir.exists():
-        shutil.rmtree(output_dir)
+        for child in output_dir.iterdir():
+            if child.name in KEEP_FILES:
+                continue
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
     output_dir.mkdir(parents=True, exist_ok=True)
     io.write_text(output_dir / "config.yaml", config.to_yaml())
     manifest = start_manifest(
@@ -159,7 +170,7 @@ def run(
     model = task.build_model(model_path, prepared, config)
     model, strategy = apply_strategy(model, config.strategy, config.task)
 
-    callbacks: list[Any] = [RichProgressCallback(console)]
+    callbacks = [RichProgressCallback(console), *(callbacks or [])]
     if kwargs["load_best_model_at_end"] and config.training.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(config.training.early_stopping_patience))
     trainer = Trainer(
@@ -187,7 +198,8 @@ def run(
     if has_eval and eval_split != "validation":
         val_metrics = _strip_timing(trainer.evaluate())
     timing = {
-        k: float(v) for k, v in {**train_out.metrics, **(pred.metrics or {})}.items()
+        k: float(v)
+        for k, v in {**train_out.metrics, **(pred.metrics or {})}.items()
         if any(t in k for t in TIMING_KEYS)
     }
     metrics = {
@@ -200,12 +212,14 @@ def run(
         "training": {
             "global_step": trainer.state.global_step,
             "epochs": trainer.state.epoch,
-            "train_loss": train_out.training_loss,
+            # Mean of the logged step losses: HF's own train_loss only covers the steps since a
+            # resume, so a resumed run would report a different figure for the same training.
+            "train_loss": _mean_logged_loss(trainer.state.log_history),
             "best_checkpoint": _relative(trainer.state.best_model_checkpoint, output_dir),
             "best_metric": trainer.state.best_metric,
             **strategy.to_dict(),
         },
-        "history": [_strip_timing(r) for r in trainer.state.log_history],
+        "history": [_strip_timing(r) for r in trainer.state.log_history if "train_loss" not in r],
         "slices": {},
     }
     with io.atomic_dir(output_dir / "model") as tmp:
@@ -260,6 +274,11 @@ def _same_config_or_fail(output_dir: Path, config: RunConfig) -> None:
         )
 
 
+def _mean_logged_loss(history: list[dict[str, Any]]) -> float | None:
+    losses = [float(r["loss"]) for r in history if "loss" in r]
+    return sum(losses) / len(losses) if losses else None
+
+
 def _strip_timing(d: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in d.items() if not any(t in k for t in TIMING_KEYS)}
 
@@ -284,7 +303,9 @@ def _track(
 
     uri = default_tracking_uri(uri or config.tracking.uri)
     flat_metrics = {f"test/{k}": v for k, v in metrics["overall"].items() if _is_num(v)}
-    flat_metrics.update({f"validation/{k}": v for k, v in metrics["validation"].items() if _is_num(v)})
+    flat_metrics.update(
+        {f"validation/{k}": v for k, v in metrics["validation"].items() if _is_num(v)}
+    )
     run_id = log_run(
         uri=uri,
         experiment=config.tracking.experiment,

@@ -58,8 +58,10 @@ def find_layers(model: nn.Module) -> tuple[str, nn.ModuleList]:
 
     best: tuple[str, nn.ModuleList] | None = None
     for name, module in model.named_modules():
-        if isinstance(module, nn.ModuleList) and len(module) > 0 and (
-            best is None or len(module) > len(best[1])
+        if (
+            isinstance(module, nn.ModuleList)
+            and len(module) > 0
+            and (best is None or len(module) > len(best[1]))
         ):
             best = (name, module)
     if best is None:
@@ -71,10 +73,15 @@ def find_embeddings(model: nn.Module, layers_name: str) -> nn.Module:
     """The embeddings block beside the layers (``embeddings`` in BERT), else the input embeddings."""
     parent_name = layers_name.rsplit(".", 2)[0] if layers_name.count(".") >= 2 else ""
     for name, module in model.named_modules():
-        if name.endswith("embeddings") and name.startswith(parent_name) and "." in name:
-            if not name.endswith("word_embeddings"):
-                return module
-    emb = model.get_input_embeddings() if hasattr(model, "get_input_embeddings") else None
+        if (
+            name.endswith("embeddings")
+            and not name.endswith("word_embeddings")
+            and name.startswith(parent_name)
+            and "." in name
+        ):
+            return module
+    getter = getattr(model, "get_input_embeddings", None)
+    emb = getter() if callable(getter) else None
     if emb is None:
         raise UserError(f"{type(model).__name__}: no embeddings found to freeze")
     return emb  # type: ignore[no-any-return]
@@ -96,7 +103,9 @@ def freeze_bottom(model: nn.Module, n_layers: int, embeddings: bool) -> str:
     return f"bottom {n_layers} of {len(layers)} layers ({layers_name}){emb} frozen"
 
 
-def apply_strategy(model: nn.Module, strategy: StrategyConfig, task: str) -> tuple[Any, StrategyInfo]:
+def apply_strategy(
+    model: nn.Module, strategy: StrategyConfig, task: str
+) -> tuple[Any, StrategyInfo]:
     """Return the model to train (possibly PEFT-wrapped) and what is trainable."""
     detail = "all parameters trainable"
     if strategy.kind == "qlora":
@@ -128,7 +137,9 @@ def linear_module_names(model: nn.Module) -> list[str]:
     """Distinct leaf names of Linear layers (what LoRA ``target_modules`` can name)."""
     from torch import nn
 
-    return sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)})
+    return sorted(
+        {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+    )
 
 
 def _wrap_lora(model: nn.Module, strategy: StrategyConfig, task: str) -> tuple[Any, str]:

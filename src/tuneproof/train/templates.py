@@ -53,7 +53,9 @@ STARTERS: dict[str, str] = {"sequence-classification": SEQUENCE_CLASSIFICATION}
 
 def starter_config(task: str, path: str = "tuneproof.yaml") -> str:
     if task not in TASKS:
-        raise UserError(f"unknown task '{task}'{did_you_mean(task, TASKS)}; tasks: {', '.join(TASKS)}")
+        raise UserError(
+            f"unknown task '{task}'{did_you_mean(task, TASKS)}; tasks: {', '.join(TASKS)}"
+        )
     if task not in STARTERS:
         raise UserError(f"no starter config for '{task}' yet; available: {', '.join(STARTERS)}")
     return STARTERS[task].format(path=path)

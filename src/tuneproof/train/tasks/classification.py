@@ -38,7 +38,9 @@ def row_ids(df: pd.DataFrame, id_column: str | None, where: str) -> list[str]:
     if len(set(ids)) != len(ids):
         seen: set[str] = set()
         dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
-        raise UserError(f"{where}: id '{dup}' appears more than once in '{id_column}'; ids must be unique")
+        raise UserError(
+            f"{where}: id '{dup}' appears more than once in '{id_column}'; ids must be unique"
+        )
     return ids
 
 
@@ -125,7 +127,9 @@ class SequenceClassification:
             extra={"texts": texts, "pairs": pairs, "labels": labels},
         )
 
-    def build_model(self, model_path: str, prepared: Prepared, config: RunConfig) -> PreTrainedModel:
+    def build_model(
+        self, model_path: str, prepared: Prepared, config: RunConfig
+    ) -> PreTrainedModel:
         from transformers import AutoModelForSequenceClassification
 
         names = prepared.label_names or []

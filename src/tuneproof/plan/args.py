@@ -1,0 +1,1210 @@
+"""TrainingArguments explorer: explain a field, lint a config, print the equivalent Python.
+
+``explain`` reads the help text and defaults from the installed transformers' own dataclass
+fields (so it is right for the version you run) and adds our guidance for the fields that
+matter most. ``lint`` reads the raw YAML/JSON itself — a tuneproof ``RunConfig`` or a plain
+``TrainingArguments(**kwargs)`` mapping pasted from a tutorial — so it can report every problem
+at once (``load_config`` stops at the first). ``snippet`` prints what ``tuneproof train`` passes to
+``TrainingArguments``, from :func:`tuneproof.train.arguments.training_kwargs`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from tuneproof.errors import UserError, did_you_mean
+
+Severity = Literal["info", "warning", "error"]
+SEVERITIES: tuple[str, ...] = ("info", "warning", "error")  # increasing
+
+# Names transformers 5 removed from TrainingArguments (or Trainer) -> (replacement, how).
+REMOVED_ARGS: dict[str, tuple[str | None, str]] = {
+    "evaluation_strategy": ("eval_strategy", "renamed to eval_strategy in transformers 5"),
+    "warmup_ratio": (
+        "warmup_steps",
+        "removed in transformers 5: warmup_steps takes a float < 1 as a ratio of all steps",
+    ),
+    "overwrite_output_dir": (None, "removed in transformers 5: delete it"),
+    "logging_dir": (
+        None,
+        "removed in transformers 5: delete it (set the tracker's own directory, e.g. "
+        "TENSORBOARD_LOGGING_DIR, if you need one)",
+    ),
+    "no_cuda": ("use_cpu", "renamed to use_cpu in transformers 5"),
+    "group_by_length": (
+        "train_sampling_strategy",
+        'removed in transformers 5: use train_sampling_strategy="group_by_length"',
+    ),
+    "tokenizer": (
+        "processing_class",
+        "Trainer(tokenizer=...) is Trainer(processing_class=...) in transformers 5",
+    ),
+    "per_gpu_train_batch_size": ("per_device_train_batch_size", "renamed"),
+    "per_gpu_eval_batch_size": ("per_device_eval_batch_size", "renamed"),
+}
+
+# The same old names inside a tuneproof RunConfig's `training:` section -> the tuneproof key.
+_RUNCONFIG_RENAMES: dict[str, str | None] = {
+    "evaluation_strategy": "eval_strategy",
+    "warmup_ratio": "warmup",
+    "warmup_steps": "warmup",
+    "num_train_epochs": "epochs",
+    "per_device_train_batch_size": "batch_size",
+    "per_device_eval_batch_size": "eval_batch_size",
+    "lr_scheduler_type": "lr_scheduler",
+    "fp16": "precision",
+    "bf16": "precision",
+    "group_by_length": None,
+    "overwrite_output_dir": None,
+    "logging_dir": None,
+    "no_cuda": None,
+}
+
+_WRAPPER_KEYS = ("training_args", "training_arguments", "trainer_args", "args")
+_RUNCONFIG_SECTIONS = {"data", "model", "strategy", "training", "tracking", "checks", "task"}
+
+# Learning-rate ranges that work for fine-tuning pretrained transformers.
+LR_RANGES: dict[str, tuple[float, float]] = {
+    "full": (1e-6, 1e-4),
+    "freeze": (1e-6, 1e-4),
+    "progressive": (1e-6, 1e-4),
+    "lora": (5e-5, 5e-3),
+    "qlora": (5e-5, 5e-3),
+}
+_DECAYING = {"linear", "cosine", "cosine_with_restarts", "polynomial"}
+MIN_SCHEDULER_STEPS = 100
+
+
+def _val(value: Any) -> str:
+    """A value as it would be written in YAML (``epoch``, ``0.1``, ``true``)."""
+    text = yaml.safe_dump(value, default_flow_style=True).strip()
+    return text.removesuffix("...").strip()
+
+
+def _lr(x: float) -> str:
+    return f"{x:.0e}".replace("e-0", "e-").replace("e+0", "e")
+
+
+def alias_target(help_text: str) -> str | None:
+    """``Deprecated alias of `activation_checkpointing` ...`` -> ``activation_checkpointing``."""
+    m = re.search(r"alias (?:of|for) `(\w+)`", help_text)
+    return m.group(1) if m else None
+
+
+# --- explain ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Guidance:
+    full: str
+    lora: str
+    pitfalls: tuple[str, ...]
+    tuneproof_key: str | None = None
+
+
+GUIDANCE: dict[str, Guidance] = {
+    "learning_rate": Guidance(
+        "1e-5 .. 1e-4 (5e-5 for BERT-size encoders, 1e-5..2e-5 above 1 B parameters)",
+        "1e-4 .. 1e-3 (2e-4 is the usual start for LLMs); adapters start at zero and need more",
+        (
+            "A LoRA rate (2e-4) used for full fine-tuning overwrites pretrained features "
+            "(loss spikes, forgetting).",
+            "Scale it with the effective batch size when you change that a lot.",
+        ),
+        "training.learning_rate",
+    ),
+    "num_train_epochs": Guidance(
+        "2 .. 4 for classification; 1 .. 3 for LLM instruction tuning",
+        "3 .. 10 (fewer parameters learn slower, overfit later)",
+        ("Ignored when max_steps > 0.", "Many epochs on small data memorise it: watch eval loss."),
+        "training.epochs",
+    ),
+    "max_steps": Guidance(
+        "-1 (use epochs) unless you budget by steps",
+        "same",
+        ("Overrides num_train_epochs; the LR schedule is stretched over max_steps.",),
+        "training.max_steps",
+    ),
+    "per_device_train_batch_size": Guidance(
+        "16 .. 32 for encoders; as memory allows for LLMs",
+        "same; LoRA frees memory for larger batches",
+        (
+            "Per device: the effective batch is this x gradient_accumulation_steps x GPUs.",
+            "`tuneproof lora` shows the activation memory per batch and sequence length.",
+        ),
+        "training.batch_size",
+    ),
+    "gradient_accumulation_steps": Guidance(
+        "raise it to keep the effective batch at 16..128 when memory forces a small batch",
+        "same",
+        ("logging/eval/save steps count optimizer steps, i.e. after accumulation.",),
+        "training.gradient_accumulation_steps",
+    ),
+    "warmup_steps": Guidance(
+        "0.06 .. 0.1 as a ratio (a float < 1) of all steps",
+        "0.03 .. 0.1",
+        (
+            "transformers 5: a float < 1 is a ratio; warmup_ratio was removed.",
+            "Warmup longer than ~30 % of training wastes most of the schedule.",
+        ),
+        "training.warmup",
+    ),
+    "lr_scheduler_type": Guidance(
+        "linear (BERT recipe) or cosine",
+        "cosine or linear; constant for very short runs",
+        ("With fewer than ~100 steps a decaying schedule barely runs.",),
+        "training.lr_scheduler",
+    ),
+    "weight_decay": Guidance(
+        "0.01 .. 0.1",
+        "0 .. 0.01 (adapters are small already)",
+        ("The Trainer excludes biases and LayerNorm weights automatically.",),
+        "training.weight_decay",
+    ),
+    "max_grad_norm": Guidance(
+        "1.0",
+        "0.3 .. 1.0 (QLoRA used 0.3)",
+        ("0 disables clipping: loss spikes go unchecked.",),
+        "training.max_grad_norm",
+    ),
+    "eval_strategy": Guidance(
+        "epoch (or steps for long epochs)",
+        "same",
+        (
+            "transformers 5 name; evaluation_strategy was removed.",
+            "load_best_model_at_end needs save_strategy to match it.",
+        ),
+        "training.eval_strategy",
+    ),
+    "save_strategy": Guidance(
+        "same as eval_strategy (or 'best')",
+        "same; LoRA checkpoints are small",
+        ("Saving more often than evaluating gives checkpoints without a metric.",),
+        "training.save_strategy",
+    ),
+    "load_best_model_at_end": Guidance(
+        "True with an eval set",
+        "True",
+        (
+            "Requires eval_strategy == save_strategy (or save_strategy='best'); "
+            "with 'steps', save_steps must be a multiple of eval_steps.",
+        ),
+        None,
+    ),
+    "metric_for_best_model": Guidance(
+        "the task's main metric (accuracy/F1), not the loss",
+        "same",
+        ("Set greater_is_better to match (True for accuracy, False for loss).",),
+        "training.metric_for_best_model",
+    ),
+    "seed": Guidance(
+        "any fixed integer; report results over 3+ seeds",
+        "same",
+        (
+            "Without data_seed the data order follows seed.",
+            "Fine-tuning variance across seeds is often larger than the gap between methods.",
+        ),
+        "training.seed",
+    ),
+    "bf16": Guidance(
+        "True on Ampere+ GPUs (A100, H100, RTX 30/40)",
+        "True",
+        ("Not on GPUs before Ampere (use fp16).",),
+        "training.precision",
+    ),
+    "fp16": Guidance(
+        "True on pre-Ampere GPUs (V100, T4)",
+        "True where bf16 is unavailable",
+        ("Needs a CUDA GPU; loss scaling can overflow with large learning rates.",),
+        "training.precision",
+    ),
+    "activation_checkpointing": Guidance(
+        "on when activations do not fit (~33 % more compute)",
+        "often on for LLMs",
+        ("gradient_checkpointing is its deprecated alias in transformers 5.",),
+        "training.gradient_checkpointing",
+    ),
+    "logging_steps": Guidance(
+        "10 .. 50",
+        "same",
+        ("More than the total steps: nothing is logged.",),
+        "training.logging_steps",
+    ),
+    "save_total_limit": Guidance(
+        "2 .. 3",
+        "same",
+        ("None keeps every checkpoint: disks fill up on long runs.",),
+        "training.save_total_limit",
+    ),
+    "use_cpu": Guidance("False", "False", ("Replaces no_cuda; fp16 does not work on CPU.",), None),
+}
+
+
+@dataclass(frozen=True)
+class ArgHelp:
+    name: str
+    type: str
+    default: str
+    help: str
+    guidance: Guidance | None
+    note: str | None = None  # e.g. "evaluation_strategy was removed; showing eval_strategy"
+
+    def to_dict(self) -> dict[str, Any]:
+        g = self.guidance
+        return {
+            "name": self.name,
+            "type": self.type,
+            "default": self.default,
+            "help": self.help,
+            "note": self.note,
+            "full_fine_tuning": g.full if g else None,
+            "lora": g.lora if g else None,
+            "pitfalls": list(g.pitfalls) if g else [],
+            "tuneproof_key": g.tuneproof_key if g else None,
+        }
+
+
+def training_fields() -> dict[str, dataclasses.Field[Any]]:
+    """The installed ``TrainingArguments`` dataclass fields, by name."""
+    from transformers import TrainingArguments
+
+    return {f.name: f for f in dataclasses.fields(TrainingArguments) if f.init}
+
+
+def _default(f: dataclasses.Field[Any]) -> str:
+    if f.default is not dataclasses.MISSING:
+        return repr(f.default)
+    if f.default_factory is not dataclasses.MISSING:
+        return repr(f.default_factory())
+    return "(required)"
+
+
+def _type_name(t: Any) -> str:
+    return t.__name__ if isinstance(t, type) else str(t).replace("typing.", "")
+
+
+def explain(name: str) -> ArgHelp:
+    """What one TrainingArguments field does, its default, typical values and pitfalls."""
+    fields = training_fields()
+    note = None
+    if name not in fields and name in REMOVED_ARGS:
+        new, how = REMOVED_ARGS[name]
+        if new is None or new not in fields:
+            raise UserError(f"{name}: {how}")
+        note = f"{name}: {how}; showing {new}"
+        name = new
+    if name not in fields:
+        raise UserError(
+            f"{name}: not a TrainingArguments field{did_you_mean(name, fields)}; "
+            "`tuneproof args explain` lists the main ones"
+        )
+    f = fields[name]
+    help_text = " ".join(str(f.metadata.get("help", "")).split())
+    return ArgHelp(name, _type_name(f.type), _default(f), help_text, GUIDANCE.get(name), note)
+
+
+def main_fields() -> list[ArgHelp]:
+    """The fields with guidance (the ones worth understanding first), as installed."""
+    fields = training_fields()
+    return [explain(n) for n in GUIDANCE if n in fields]
+
+
+# --- lint -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    key: str
+    message: str
+    fix: str
+
+    def to_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainingView:
+    """The settings the lint rules look at, from either config style, with their key names."""
+
+    style: str  # "runconfig" | "training-args"
+    prefix: str  # "training." or ""
+    strategy: str
+    strategy_assumed: bool
+    given: frozenset[str]  # keys present in the file (after renames)
+    learning_rate: float
+    seed_given: bool
+    eval_strategy: str
+    eval_steps: float | None
+    save_strategy: str
+    save_steps: float | None
+    load_best: bool
+    early_stopping: bool
+    batch_size: int
+    accumulation: int
+    warmup: float
+    epochs: float
+    max_steps: int
+    scheduler: str
+    fp16: bool
+    bf16: bool
+    use_cpu: bool
+    logging_steps: float
+    max_grad_norm: float
+    names: dict[str, str]  # concept -> key as written in this style
+
+    def key(self, concept: str) -> str:
+        return self.prefix + self.names.get(concept, concept)
+
+
+@dataclass(frozen=True)
+class LintContext:
+    train_rows: int | None = None
+    gpus: int = 1
+    cuda_available: bool | None = None  # None: ask torch when a rule needs it
+
+    def has_cuda(self) -> bool:
+        if self.cuda_available is not None:
+            return self.cuda_available
+        import torch
+
+        return bool(torch.cuda.is_available())
+
+
+def total_steps(v: TrainingView, ctx: LintContext) -> int | None:
+    """Optimizer steps of the run when they can be known (max_steps, or rows given)."""
+    if v.max_steps > 0:
+        return v.max_steps
+    if ctx.train_rows is None:
+        return None
+    per_step = v.batch_size * v.accumulation * ctx.gpus
+    return max(1, math.ceil(v.epochs * math.ceil(ctx.train_rows / per_step)))
+
+
+Rule = Callable[[TrainingView, LintContext], list[Finding]]
+
+
+def _lr_range(v: TrainingView, ctx: LintContext) -> list[Finding]:
+    lo, hi = LR_RANGES.get(v.strategy, LR_RANGES["full"])
+    what = {"lora": "LoRA", "qlora": "QLoRA"}.get(v.strategy, f"{v.strategy} fine-tuning")
+    assumed = " (assumed; pass --strategy if you train adapters)" if v.strategy_assumed else ""
+    key = v.key("learning_rate")
+    lr = v.learning_rate
+    if lr > hi:
+        good = "2e-5 .. 5e-5" if v.strategy not in ("lora", "qlora") else "2e-4 .. 1e-3"
+        return [
+            Finding(
+                "lr-range",
+                "warning",
+                key,
+                f"learning_rate {_lr(lr)} is high for {what}{assumed} (typical {_lr(lo)} .. "
+                f"{_lr(hi)}); "
+                "it can overwrite pretrained features or diverge",
+                f"set {key} to {good}",
+            )
+        ]
+    if lr < lo:
+        good = "2e-5 .. 5e-5" if v.strategy not in ("lora", "qlora") else "1e-4 .. 1e-3"
+        why = (
+            "LoRA's B matrix starts at zero and barely moves"
+            if v.strategy in ("lora", "qlora")
+            else "the model will hardly change"
+        )
+        return [
+            Finding(
+                "lr-range",
+                "warning",
+                key,
+                f"learning_rate {_lr(lr)} is low for {what}{assumed} (typical {_lr(lo)} .. "
+                f"{_lr(hi)}); {why}",
+                f"set {key} to {good}",
+            )
+        ]
+    return []
+
+
+def _seed(v: TrainingView, ctx: LintContext) -> list[Finding]:
+    if v.seed_given:
+        return []
+    key = v.key("seed")
+    return [
+        Finding(
+            "no-seed",
+            "warning",
+            key,
+            "no seed: the run silently uses the default (42), and the config does not say so",
+            f"set {key}: 42 explicitly (and report results over several seeds)",
+        )
+    ]
+
+
+def _load_best(v: TrainingView, ctx: LintContext) -> list[Finding]:
+    out: list[Finding] = []
+    ev, sv = v.eval_strategy, v.save_strategy
+    steps_mismatch = (
+        ev == sv == "steps"
+        and v.eval_steps is not None
+        and v.save_steps is not None
+        and v.eval_steps >= 1
+        and v.save_steps % v.eval_steps != 0
+    )
+    if v.style == "training-args":
+        if v.load_best and (ev == "no" or (sv != "best" and ev != sv)):
+            out.append(
+                Finding(
+                    "load-best-mismatch",
+                    "error",
+                    "load_best_model_at_end",
+                    f"load_best_model_at_end needs matching strategies, got eval_strategy '{ev}' "
+                    f"and save_strategy '{sv}' (the Trainer raises ValueError)",
+                    f"set save_strategy: {ev if ev != 'no' else 'epoch'} "
+                    f"(and eval_strategy: {ev if ev != 'no' else 'epoch'})",
+                )
+            )
+        elif v.load_best and steps_mismatch:
+            out.append(
+                Finding(
+                    "load-best-mismatch",
+                    "error",
+                    "save_steps",
+                    f"save_steps ({v.save_steps:g}) is not a multiple of eval_steps "
+                    f"({v.eval_steps:g}); load_best_model_at_end needs it to be",
+                    f"set save_steps to {v.eval_steps:g} or a multiple of it",
+                )
+            )
+        return out
+    # RunConfig: tuneproof turns load_best on itself when the strategies match.
+    if ev != "no" and sv not in (ev, "best", "no"):
+        out.append(
+            Finding(
+                "load-best-mismatch",
+                "warning",
+                v.key("save_strategy"),
+                f"eval_strategy '{ev}' and save_strategy '{sv}' differ, so the best checkpoint "
+                "is not kept" + (" and early stopping is off" if v.early_stopping else ""),
+                f"set {v.key('save_strategy')}: {ev}",
+            )
+        )
+    if steps_mismatch:
+        out.append(
+            Finding(
+                "load-best-mismatch",
+                "error",
+                v.key("save_steps"),
+                f"save_steps ({v.save_steps:g}) is not a multiple of eval_steps "
+                f"({v.eval_steps:g}); `tuneproof train` stops with an error",
+                f"set {v.key('save_steps')} to {v.eval_steps:g} or a multiple of it",
+            )
+        )
+    if ev == "no" and v.early_stopping:
+        out.append(
+            Finding(
+                "early-stopping-off",
+                "warning",
+                v.key("early_stopping_patience"),
+                "early_stopping_patience is set but eval_strategy is 'no': it never triggers",
+                f"set {v.key('eval_strategy')}: epoch, or early_stopping_patience: null",
+            )
+        )
+    return out
+
+
+def _eval_vs_save(v: TrainingView, ctx: LintContext) -> list[Finding]:
+    ev, sv = v.eval_strategy, v.save_strategy
+    key = v.key("eval_strategy")
+    if ev == "no":
+        return [
+            Finding(
+                "no-eval",
+                "warning",
+                key,
+                "no evaluation during training: no learning curve, no best checkpoint, "
+                "no early stopping",
+                f"set {key}: epoch (or steps with eval_steps)",
+            )
+        ]
+    less_often = (ev == "epoch" and sv == "steps") or (
+        ev == sv == "steps"
+        and v.eval_steps is not None
+        and v.save_steps is not None
+        and v.eval_steps > v.save_steps
+    )
+    if less_often:
+        return [
+            Finding(
+                "eval-less-often-than-save",
+                "warning",
+                key,
+                "evaluation runs less often than saving: checkpoints in between have no metric "
+                "to pick the best by",
+                f"evaluate at least as often as you save ({v.key('eval_steps')} <= "
+                f"{v.key('save_steps')}, or the same strategy)",
+            )
+        ]
+    return []
+
+
+def _batch(v: TrainingView, ctx: LintContext) -> list[Finding]:
+    eff = v.batch_size * v.accumulation * ctx.gpus
+    if eff < 8:
+        return [
+            Finding(
+                "effective-batch",
+                "warning",
+                v.key("gradient_accumulation_steps"),
+                f"effective batch size {eff} (batch {v.batch_size} x accumulation "
+                f"{v.accumulation} x {ctx.gpus} GPU) gives noisy updates",
+                f"raise {v.key('gradient_accumulation_steps')} to reach 16..32",
+            )
+        ]
+    if ctx.train_rows is not None and eff > ctx.train_rows / 10:
+        return [
+            Finding(
+                "effective-batch",
+                "warning",
+                v.key("batch_size"),
+                f"effective batch size {eff} is over a tenth of the {ctx.train_rows:,} rows: "
+                "fewer than 10 updates per epoch",
+                "lower the batch size or gradient accumulation",
+            )
+        ]
+    return []
+
+
+def _warmup(v: TrainingView, ctx: LintContext) -> list[Finding]:
+    key = v.key("warmup")
+    steps = total_steps(v, ctx)
+    if v.warmup == 0:
+        if v.strategy in ("lora", "qlora"):
+            return []
+        return [
+            Finding(
+                "no-warmup",
+                "warning",
+                key,
+                "no warmup: the first updates at the full learning rate can wreck pretrained "
+                "features",
+                f"set {key}: 0.1 (a ratio of all steps)",
+            )
+        ]
+    if v.warmup < 1 and v.warmup > 0.3:
+        return [
+            Finding(
+                "warmup-long",
+                "warning",
+                key,
+                f"warmup of {v.warmup:.0%} of all steps leaves little time at the full rate",
+                f"set {key}: 0.06 .. 0.1",
+            )
+        ]
+    if v.warmup >= 1 and steps is not None and v.warmup >= steps:
+        return [
+            Finding(
+                "warmup-long",
+                "error",
+                key,
+                f"{v.warmup:g} warmup steps but the run has only {steps}: the learning rate "
+                "never reaches its value",
+                f"set {key}: 0.1 (a ratio)",
+            )
+        ]
+    if v.warmup < 1 and steps is not None and 0 < v.warmup * steps < 1:
+        return [
+            Finding(
+                "warmup-long",
+                "warning",
+                key,
+                f"a warmup ratio of {v.warmup:g} over {steps} steps rounds to 0 warmup steps",
+                "train for more steps or use an integer number of warmup steps",
+            )
+        ]
+    return []
+
+
+def _precision(v: TrainingView, ctx: LintContext) -> list[Finding]:
+    out: list[Finding] = []
+    if v.fp16 and v.bf16:
+        out.append(
+            Finding(
+                "precision",
+                "error",
+                v.key("fp16"),
+                "fp16 and bf16 are both on",
+                "keep one (bf16 on Ampere or newer GPUs)",
+            )
+        )
+    if v.fp16 and v.use_cpu:
+        out.append(
+            Finding(
+                "fp16-cpu",
+                "error",
+                v.key("fp16"),
+                "fp16 mixed precision with use_cpu: fp16 training needs a CUDA GPU",
+                "drop fp16 (use bf16 or fp32 on CPU)",
+            )
+        )
+    elif v.fp16 and not ctx.has_cuda():
+        out.append(
+            Finding(
+                "fp16-cpu",
+                "warning",
+                v.key("fp16"),
+                "fp16 needs a CUDA GPU and this machine has none: training here fails",
+                "use bf16 or fp32 when training on CPU",
+            )
+        )
+    return out
+
+
+def _scheduler(v: TrainingView, ctx: LintContext) -> list[Finding]:
+    steps = total_steps(v, ctx)
+    out: list[Finding] = []
+    if steps is None:
+        return out
+    if v.scheduler in _DECAYING and steps < MIN_SCHEDULER_STEPS:
+        out.append(
+            Finding(
+                "few-steps",
+                "warning",
+                v.key("lr_scheduler_type"),
+                f"only {steps} optimizer steps: the {v.scheduler} schedule (warmup then decay) "
+                "has little room to work",
+                "train longer (epochs/max_steps) or use a constant schedule with warmup",
+            )
+        )
+    if v.logging_steps >= 1 and v.logging_steps > steps:
+        out.append(
+            Finding(
+                "logging",
+                "info",
+                v.key("logging_steps"),
+                f"logging every {v.logging_steps:g} steps but the run has {steps}: "
+                "nothing is logged",
+                f"set {v.key('logging_steps')} below {steps}",
+            )
+        )
+    return out
+
+
+def _clipping(v: TrainingView, ctx: LintContext) -> list[Finding]:
+    if v.max_grad_norm > 0:
+        return []
+    return [
+        Finding(
+            "no-clipping",
+            "info",
+            v.key("max_grad_norm"),
+            "gradient clipping is off: one bad batch can blow up the weights",
+            f"set {v.key('max_grad_norm')}: 1.0",
+        )
+    ]
+
+
+def _epochs(v: TrainingView, ctx: LintContext) -> list[Finding]:
+    if v.max_steps > 0 or v.epochs <= 10 or v.strategy in ("lora", "qlora"):
+        return []
+    return [
+        Finding(
+            "many-epochs",
+            "info",
+            v.key("epochs"),
+            f"{v.epochs:g} epochs of full fine-tuning usually memorise the training set",
+            "use 2..4 epochs with early stopping on the validation metric",
+        )
+    ]
+
+
+RULES: dict[str, Rule] = {
+    "lr-range": _lr_range,
+    "no-seed": _seed,
+    "load-best-mismatch": _load_best,
+    "eval-vs-save": _eval_vs_save,
+    "effective-batch": _batch,
+    "warmup": _warmup,
+    "precision": _precision,
+    "scheduler": _scheduler,
+    "clipping": _clipping,
+    "epochs": _epochs,
+}
+
+
+@dataclass(frozen=True)
+class LintReport:
+    source: str
+    style: str
+    findings: tuple[Finding, ...]
+
+    def count(self, severity: str) -> int:
+        return sum(f.severity == severity for f in self.findings)
+
+    def worst(self) -> str | None:
+        if not self.findings:
+            return None
+        return max((f.severity for f in self.findings), key=SEVERITIES.index)
+
+    def fails(self, fail_on: str) -> bool:
+        """True when a finding reaches ``fail_on`` (info < warning < error; 'never': never)."""
+        if fail_on == "never" or not self.findings:
+            return False
+        worst = self.worst()
+        assert worst is not None
+        return SEVERITIES.index(worst) >= SEVERITIES.index(fail_on)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "style": self.style,
+            "summary": {s: self.count(s) for s in reversed(SEVERITIES)},
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+def read_mapping(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON file of keys (no validation: the linter reports problems itself)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: file not found")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    try:
+        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    except json.JSONDecodeError as err:
+        raise UserError(f"{path}: invalid JSON (line {err.lineno}: {err.msg})") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise UserError(f"{path}:{where} invalid YAML: {getattr(err, 'problem', err)}") from None
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: expected a mapping of keys at top level")
+    return raw
+
+
+def _unwrap(raw: dict[str, Any]) -> dict[str, Any]:
+    if len(raw) == 1:
+        ((key, value),) = raw.items()
+        if key in _WRAPPER_KEYS and isinstance(value, dict):
+            return value
+    return raw
+
+
+def is_runconfig(raw: dict[str, Any]) -> bool:
+    return bool(_RUNCONFIG_SECTIONS & set(raw)) and not ({"output_dir"} & set(raw))
+
+
+def lint_mapping(
+    raw: dict[str, Any],
+    source: str = "config",
+    *,
+    strategy: str | None = None,
+    context: LintContext | None = None,
+) -> LintReport:
+    """Lint a parsed config (either style); every finding at once."""
+    ctx = context or LintContext()
+    if strategy is not None and strategy not in LR_RANGES:
+        raise UserError(f"--strategy: '{strategy}' is not one of {', '.join(LR_RANGES)}")
+    raw = _unwrap(raw)
+    if is_runconfig(raw):
+        findings, view = _runconfig_view(raw, strategy)
+        style = "runconfig"
+    else:
+        findings, view = _training_args_view(raw, strategy)
+        style = "training-args"
+    if view is not None:
+        for rule in RULES.values():
+            findings += rule(view, ctx)
+    return LintReport(source, style, tuple(findings))
+
+
+def lint_file(
+    path: str | Path, *, strategy: str | None = None, context: LintContext | None = None
+) -> LintReport:
+    return lint_mapping(read_mapping(path), str(path), strategy=strategy, context=context)
+
+
+# --- the two config styles -> TrainingView ----------------------------------------------------
+
+_ARGS_NAMES = {
+    "epochs": "num_train_epochs",
+    "batch_size": "per_device_train_batch_size",
+    "warmup": "warmup_steps",
+    "eval_steps": "eval_steps",
+    "save_steps": "save_steps",
+    "lr_scheduler_type": "lr_scheduler_type",
+}
+_RUNCONFIG_NAMES = {
+    "lr_scheduler_type": "lr_scheduler",
+    "fp16": "precision",
+    "use_cpu": "precision",
+}
+
+
+def _training_args_view(
+    raw: dict[str, Any], strategy: str | None
+) -> tuple[list[Finding], TrainingView | None]:
+    fields = training_fields()
+    findings: list[Finding] = []
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in REMOVED_ARGS and key not in fields:
+            new, how = REMOVED_ARGS[key]
+            fix = (
+                f"delete {key}"
+                if new is None
+                else f'{new}="group_by_length"'
+                if key == "group_by_length"
+                else f"{new}: {_val(value)}"
+            )
+            findings.append(Finding("removed-name", "error", key, how, fix))
+            if new is not None and new in fields and key != "group_by_length":
+                values.setdefault(new, value)
+            continue
+        if key not in fields:
+            findings.append(
+                Finding(
+                    "unknown-key",
+                    "error",
+                    key,
+                    f"{key} is not a TrainingArguments field in this transformers"
+                    f"{did_you_mean(key, fields)}",
+                    "fix the name or delete the key",
+                )
+            )
+            continue
+        help_text = " ".join(str(fields[key].metadata.get("help", "")).split())
+        if help_text.lower().startswith("deprecated"):
+            target = alias_target(help_text)
+            fix = f"{target}: {_val(value)}" if target else f"stop using {key}"
+            findings.append(Finding("deprecated-name", "warning", key, help_text, fix))
+        values[key] = value
+
+    def get(name: str) -> Any:
+        if name in values:
+            return values[name]
+        f = fields[name]
+        if f.default is not dataclasses.MISSING:
+            return f.default
+        return None
+
+    try:
+        view = TrainingView(
+            style="training-args",
+            prefix="",
+            strategy=strategy or "full",
+            strategy_assumed=strategy is None,
+            given=frozenset(values),
+            learning_rate=float(get("learning_rate")),
+            seed_given="seed" in values,
+            eval_strategy=str(_enum(get("eval_strategy"))),
+            eval_steps=_num(get("eval_steps")),
+            save_strategy=str(_enum(get("save_strategy"))),
+            save_steps=_num(get("save_steps")),
+            load_best=bool(get("load_best_model_at_end")),
+            early_stopping=False,
+            batch_size=int(get("per_device_train_batch_size")),
+            accumulation=int(get("gradient_accumulation_steps")),
+            warmup=float(get("warmup_steps") or 0),
+            epochs=float(get("num_train_epochs")),
+            max_steps=int(get("max_steps")),
+            scheduler=str(_enum(get("lr_scheduler_type"))),
+            fp16=bool(get("fp16")),
+            bf16=bool(get("bf16")),
+            use_cpu=bool(get("use_cpu")),
+            logging_steps=float(get("logging_steps")),
+            max_grad_norm=float(get("max_grad_norm")),
+            names=dict(_ARGS_NAMES),
+        )
+    except (TypeError, ValueError) as err:
+        findings.append(
+            Finding(
+                "invalid-value",
+                "error",
+                "(values)",
+                f"a value has the wrong type ({err})",
+                "fix the value's type (numbers for rates and steps, true/false for flags)",
+            )
+        )
+        return findings, None
+    if view.eval_strategy == "steps" and "eval_steps" not in values:
+        findings.append(
+            Finding(
+                "eval-steps-default",
+                "info",
+                "eval_steps",
+                "eval_strategy 'steps' without eval_steps evaluates every logging_steps "
+                f"({view.logging_steps:g})",
+                "set eval_steps explicitly",
+            )
+        )
+    return findings, view
+
+
+def _enum(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def _num(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _section_keys(loc: tuple[Any, ...]) -> list[str]:
+    """Valid keys beside the one at ``loc`` in RunConfig (for did-you-mean on typos)."""
+    from pydantic import BaseModel
+
+    from tuneproof.config import RunConfig
+
+    current: Any = RunConfig
+    for part in loc[:-1]:
+        field = current.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return []
+        ann = field.annotation
+        nxt = next(
+            (
+                a
+                for a in (ann, *getattr(ann, "__args__", ()))
+                if isinstance(a, type) and issubclass(a, BaseModel)
+            ),
+            None,
+        )
+        if nxt is None:
+            return []
+        current = nxt
+    return list(current.model_fields)
+
+
+def _pydantic_problem(e: Any, key: str) -> tuple[str, str]:
+    """One pydantic error as (message, fix), in the words of tuneproof.config."""
+    from tuneproof.config import RENAMED_KEYS
+
+    loc = tuple(e["loc"])
+    if e["type"] == "extra_forbidden":
+        last = str(loc[-1])
+        if last in RENAMED_KEYS:
+            return f"unknown key '{key}'", f"use {RENAMED_KEYS[last]}"
+        hint = did_you_mean(last, _section_keys(loc))
+        return f"unknown key '{key}'{hint}", "fix or delete it; `tuneproof init` shows all keys"
+    if e["type"] == "missing":
+        return f"missing required key '{key}'", f"add {key}"
+    value = e.get("input")
+    shown = "" if isinstance(value, dict) else f" (got {value!r})"
+    return f"{key}: {e['msg'].removeprefix('Value error, ')}{shown}", f"fix {key}"
+
+
+def _runconfig_view(
+    raw: dict[str, Any], strategy: str | None
+) -> tuple[list[Finding], TrainingView | None]:
+    from pydantic import ValidationError
+
+    from tuneproof.config import RENAMED_KEYS, RunConfig, TrainingConfig
+
+    findings: list[Finding] = []
+    training_raw = raw.get("training") or {}
+    if not isinstance(training_raw, dict):
+        return [
+            Finding(
+                "invalid-config",
+                "error",
+                "training",
+                "training: must be a mapping",
+                "write training: as a mapping of keys",
+            )
+        ], None
+    training: dict[str, Any] = {}
+    for key, value in training_raw.items():
+        if key not in _RUNCONFIG_RENAMES or key in TrainingConfig.model_fields:
+            training[key] = value
+            continue
+        new = _RUNCONFIG_RENAMES[key]
+        how = RENAMED_KEYS.get(key, f"{new}" if new else "nothing")
+        if key in ("fp16", "bf16"):
+            fix = f"training.precision: {key}" if value else f"delete training.{key}"
+            if value:
+                training.setdefault("precision", key)
+        elif new is None:
+            fix = f"delete training.{key}"
+        else:
+            fix = f"training.{new}: {_val(value)}"
+            training.setdefault(new, value)
+        findings.append(
+            Finding(
+                "removed-name",
+                "error",
+                f"training.{key}",
+                f"not a tuneproof key (an old TrainingArguments name); use {how}",
+                fix,
+            )
+        )
+    fixed = {**raw, "training": training}
+    try:
+        RunConfig.model_validate(fixed)
+    except ValidationError as err:
+        for e in err.errors():
+            key = ".".join(str(p) for p in e["loc"]) or "(top level)"
+            message, fix = _pydantic_problem(e, key)
+            findings.append(Finding("invalid-config", "error", key, message, fix))
+    try:
+        t = TrainingConfig.model_validate(training)
+    except ValidationError:
+        return findings, None  # its errors were reported above
+    strat_raw = raw.get("strategy") or {}
+    kind = strategy or (strat_raw.get("kind") if isinstance(strat_raw, dict) else None) or "full"
+    view = TrainingView(
+        style="runconfig",
+        prefix="training.",
+        strategy=str(kind),
+        strategy_assumed=False,
+        given=frozenset(training),
+        learning_rate=t.learning_rate,
+        seed_given="seed" in training,
+        eval_strategy=t.eval_strategy,
+        eval_steps=_num(t.eval_steps),
+        save_strategy=t.save_strategy,
+        save_steps=_num(t.save_steps),
+        load_best=t.eval_strategy != "no" and t.save_strategy in (t.eval_strategy, "best"),
+        early_stopping=t.early_stopping_patience is not None,
+        batch_size=t.batch_size,
+        accumulation=t.gradient_accumulation_steps,
+        warmup=t.warmup,
+        epochs=t.epochs,
+        max_steps=t.max_steps,
+        scheduler=t.lr_scheduler,
+        fp16=t.precision == "fp16",
+        bf16=t.precision == "bf16",
+        use_cpu=False,
+        logging_steps=float(t.logging_steps),
+        max_grad_norm=t.max_grad_norm,
+        names=dict(_RUNCONFIG_NAMES),
+    )
+    return findings, view
+
+
+# --- snippet ----------------------------------------------------------------------------------
+
+
+def _py(value: Any) -> str:
+    return repr(value)
+
+
+def _call(name: str, kwargs: dict[str, Any], comments: dict[str, str] | None = None) -> str:
+    comments = comments or {}
+    lines = [f"{name}("]
+    for k, v in kwargs.items():
+        note = f"  # {comments[k]}" if k in comments else ""
+        lines.append(f"    {k}={_py(v)},{note}")
+    lines.append(")")
+    return "\n".join(lines)
+
+
+def snippet_for_runconfig(path: str | Path) -> str:
+    """``TrainingArguments(...)`` (and ``LoraConfig``) exactly as ``tuneproof train`` builds."""
+    import transformers
+
+    from tuneproof.config import load_config
+    from tuneproof.train.arguments import training_kwargs
+    from tuneproof.train.strategy import PEFT_TASK_TYPES
+
+    cfg = load_config(path)
+    try:
+        from tuneproof.train.tasks import get_task
+
+        task = get_task(cfg.task)
+        metric, greater = task.main_metric, task.greater_is_better
+    except UserError:
+        metric, greater = "loss", False
+    out_dir = Path("runs") / (cfg.name or Path(path).stem) / "checkpoints"
+    kwargs = training_kwargs(cfg, out_dir, main_metric=metric, greater_is_better=greater)
+    parts = [
+        f"# {path}: what `tuneproof train` passes to the Trainer "
+        f"(transformers {transformers.__version__})",
+        "from transformers import TrainingArguments",
+        "",
+        "args = " + _call("TrainingArguments", kwargs),
+    ]
+    s = cfg.strategy
+    if s.kind in ("lora", "qlora"):
+        lc = s.lora
+        targets = (
+            lc.target_modules if isinstance(lc.target_modules, str) else list(lc.target_modules)
+        )
+        lora_kwargs = {
+            "r": lc.r,
+            "lora_alpha": lc.alpha,
+            "lora_dropout": lc.dropout,
+            "target_modules": targets,
+            "bias": lc.bias,
+            "task_type": PEFT_TASK_TYPES.get(cfg.task),
+        }
+        parts += [
+            "",
+            "from peft import LoraConfig",
+            "",
+            "lora_config = " + _call("LoraConfig", lora_kwargs),
+        ]
+    return "\n".join(parts) + "\n"
+
+
+def migrate_training_args(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """Rename/drop what transformers 5 removed; returns (kwargs, comment per kwarg/dropped key)."""
+    fields = training_fields()
+    kwargs: dict[str, Any] = {}
+    comments: dict[str, str] = {}
+    for key, value in _unwrap(raw).items():
+        if key in REMOVED_ARGS and key not in fields:
+            new, how = REMOVED_ARGS[key]
+            if new is None or new not in fields:
+                comments[key] = f"dropped {key}: {how}"
+                continue
+            if key == "group_by_length":
+                if value:
+                    kwargs[new] = "group_by_length"
+                    comments[new] = f"was group_by_length={value!r}"
+                continue
+            kwargs[new] = value
+            comments[new] = f"was {key}"
+        elif key in fields:
+            target = alias_target(str(fields[key].metadata.get("help", "")))
+            if target is not None and target in fields:
+                kwargs[target] = value
+                comments[target] = f"was {key} (deprecated alias)"
+            else:
+                kwargs[key] = value
+        else:
+            comments[key] = f"dropped {key}: not a TrainingArguments field"
+    return kwargs, comments
+
+
+def snippet_for_training_args(path: str | Path) -> str:
+    """A tutorial-style kwargs file as transformers-5 ``TrainingArguments(...)``."""
+    import transformers
+
+    kwargs, comments = migrate_training_args(read_mapping(path))
+    dropped = [c for k, c in comments.items() if k not in kwargs]
+    parts = [
+        f"# {path} for transformers {transformers.__version__} (old names migrated)",
+        *[f"# {c}" for c in dropped],
+        "from transformers import TrainingArguments",
+        "",
+        "args = "
+        + _call("TrainingArguments", kwargs, {k: c for k, c in comments.items() if k in kwargs}),
+    ]
+    return "\n".join(parts) + "\n"
+
+
+def snippet(path: str | Path) -> str:
+    """The equivalent Python for either config style."""
+    raw = _unwrap(read_mapping(path))
+    if is_runconfig(raw):
+        return snippet_for_runconfig(path)
+    return snippet_for_training_args(path)
