@@ -192,14 +192,14 @@ def run(
     # --- evaluate and write the run's files ----------------------------------------------
     eval_split = "test" if "test" in prepared.datasets else "validation"
     trainer.compute_metrics = task.compute_metrics(prepared, eval_split)
-    pred = trainer.predict(prepared.datasets[eval_split], metric_key_prefix=eval_split)
-    rows = task.prediction_rows(prepared, eval_split, pred.predictions)
+    rows = task.predict_rows(trainer, prepared, eval_split)
+    test_metrics = task.metrics_from_rows(rows)
     val_metrics: dict[str, Any] = {}
     if has_eval and eval_split != "validation":
         val_metrics = _strip_timing(trainer.evaluate())
     timing = {
         k: float(v)
-        for k, v in {**train_out.metrics, **(pred.metrics or {})}.items()
+        for k, v in train_out.metrics.items()
         if any(t in k for t in TIMING_KEYS)
     }
     metrics = {
@@ -207,7 +207,7 @@ def run(
         "task": config.task,
         "main_metric": task.main_metric,
         "split": eval_split,
-        "overall": {"n": len(rows), **_unprefix(_strip_timing(pred.metrics or {}), eval_split)},
+        "overall": {"n": len(rows), **test_metrics},
         "validation": _unprefix(val_metrics, "eval"),
         "training": {
             "global_step": trainer.state.global_step,

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     import pandas as pd
     from datasets import Dataset
-    from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase
+    from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase, Trainer
 
     from tuneproof.config import RunConfig
     from tuneproof.data.load import LoadedData
@@ -37,9 +38,32 @@ class TaskAdapter(Protocol):
     greater_is_better: bool
 
     def prepare(
-        self, data: LoadedData, config: RunConfig, tokenizer: PreTrainedTokenizerBase
+        self,
+        data: LoadedData,
+        config: RunConfig,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        label_names: list[str] | None = None,
     ) -> Prepared:
-        """Validate columns and labels (raising UserError naming file/row), then tokenise."""
+        """Validate columns and labels (raising UserError naming file/row), then tokenise.
+
+        ``label_names`` is given when evaluating a trained model: labels must come from the
+        model's label set, and a train split is not required.
+        """
+        ...
+
+    def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
+        """Load ``RUN/model`` (full weights or a PEFT adapter) for this task."""
+        ...
+
+    def predict_rows(
+        self, trainer: Trainer, prepared: Prepared, split: str
+    ) -> list[dict[str, Any]]:
+        """Run the model on a split and return prediction rows (generation tasks override)."""
+        ...
+
+    def metrics_from_rows(self, rows: list[dict[str, Any]]) -> dict[str, float]:
+        """The task's metrics recomputed from prediction rows alone (used per slice, with CIs)."""
         ...
 
     def build_model(
@@ -57,3 +81,11 @@ class TaskAdapter(Protocol):
     ) -> list[dict[str, Any]]:
         """One JSON-able row per example: id, text, gold, pred and task-specific scores."""
         ...
+
+
+def trainer_predict_rows(
+    task: TaskAdapter, trainer: Trainer, prepared: Prepared, split: str
+) -> list[dict[str, Any]]:
+    """The usual ``predict_rows``: ``Trainer.predict`` then the adapter's ``prediction_rows``."""
+    out = trainer.predict(prepared.datasets[split], metric_key_prefix=split)
+    return task.prediction_rows(prepared, split, out.predictions)

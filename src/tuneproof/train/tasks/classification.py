@@ -9,11 +9,13 @@ import numpy as np
 
 from tuneproof.data.load import require_columns
 from tuneproof.errors import UserError
-from tuneproof.train.tasks.base import Prepared
+from tuneproof.train.tasks.base import Prepared, trainer_predict_rows
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
-    from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase
+    from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase, Trainer
 
     from tuneproof.config import RunConfig
     from tuneproof.data.load import LoadedData
@@ -74,7 +76,12 @@ class SequenceClassification:
     greater_is_better = True
 
     def prepare(
-        self, data: LoadedData, config: RunConfig, tokenizer: PreTrainedTokenizerBase
+        self,
+        data: LoadedData,
+        config: RunConfig,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        label_names: list[str] | None = None,
     ) -> Prepared:
         from datasets import Dataset
 
@@ -93,10 +100,15 @@ class SequenceClassification:
             pairs[split] = _texts(df, dc.text_pair_column, where) if dc.text_pair_column else None
             labels[split] = [str(v) for v in df[dc.label_column].tolist()]
             ids[split] = row_ids(df, dc.id_column, where)
-        names = label_set(labels["train"], dc.label_names)
+        if label_names is not None:
+            names = list(label_names)
+        elif "train" in labels:
+            names = label_set(labels["train"], dc.label_names)
+        else:
+            raise UserError("data: no train split to learn the label set from; set data.train")
         if len(names) < 2:
             raise UserError(
-                f"{data.sources['train'].path}: only one label ({names[0]!r}) in "
+                f"{next(iter(data.sources.values())).path}: only one label ({names[0]!r}) in "
                 f"'{dc.label_column}'; classification needs at least two"
             )
         index = {n: i for i, n in enumerate(names)}
@@ -104,9 +116,13 @@ class SequenceClassification:
             for row, lab in enumerate(labs):
                 if lab not in index:
                     where = data.sources[split].path if split in data.sources else split
+                    fix = (
+                        "the model was not trained on it; fix the row or drop it"
+                        if label_names is not None
+                        else "fix the row or list it in data.label_names"
+                    )
                     raise UserError(
-                        f"{where}: row {row}: label {lab!r} is not in the label set "
-                        f"{names}; fix the row or list it in data.label_names"
+                        f"{where}: row {row}: label {lab!r} is not in the label set {names}; {fix}"
                     )
         datasets: dict[str, Dataset] = {}
         for split in data.splits:
@@ -141,6 +157,27 @@ class SequenceClassification:
             revision=config.model.revision,
             trust_remote_code=config.model.trust_remote_code,
         )
+
+    def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
+        if (model_dir / "adapter_config.json").exists():
+            from peft import AutoPeftModelForSequenceClassification
+
+            return AutoPeftModelForSequenceClassification.from_pretrained(model_dir)  # type: ignore[return-value]
+        from transformers import AutoModelForSequenceClassification
+
+        return AutoModelForSequenceClassification.from_pretrained(model_dir)
+
+    def predict_rows(
+        self, trainer: Trainer, prepared: Prepared, split: str
+    ) -> list[dict[str, Any]]:
+        return trainer_predict_rows(self, trainer, prepared, split)
+
+    def metrics_from_rows(self, rows: list[dict[str, Any]]) -> dict[str, float]:
+        names = sorted({r["gold"] for r in rows} | {r["pred"] for r in rows})
+        index = {n: i for i, n in enumerate(names)}
+        gold = np.array([index[r["gold"]] for r in rows])
+        pred = np.array([index[r["pred"]] for r in rows])
+        return classification_metrics(gold, pred, len(names))
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorWithPadding
