@@ -7,7 +7,10 @@ instant.
 
 from __future__ import annotations
 
+import functools
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import typer
 
@@ -30,6 +33,32 @@ app = typer.Typer(
 
 for module in (run, check, plan, evaluate, tokens, report):
     module.register(app)
+
+
+def _user_errors_exit_2(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Print a UserError as one line and exit 2, however the command is invoked."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UserError as err:
+            err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(err.exit_code) from None
+
+    return wrapper
+
+
+def _wrap_all(typer_app: typer.Typer) -> None:
+    for cmd in typer_app.registered_commands:
+        if cmd.callback is not None:
+            cmd.callback = _user_errors_exit_2(cmd.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _wrap_all(group.typer_instance)
+
+
+_wrap_all(app)
 
 
 def main() -> None:
