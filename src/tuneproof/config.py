@@ -84,6 +84,55 @@ class DataConfig(_Section):
     )
     max_length: int = Field(128, gt=0, le=8192, description="tokens; longer inputs are truncated")
     lang_column: str | None = Field(None, description="column with a language code per row")
+    # --- task-specific columns and lengths (each used by one task only; defaults fit the
+    # usual file layouts, so most configs never set them) ---------------------------------------
+    tokens_column: str = Field(
+        "tokens", description="token-classification: list of words per row"
+    )
+    tags_column: str = Field(
+        "tags", description="token-classification: list of tags per row, one per word"
+    )
+    question_column: str = Field("question", description="extractive-qa: the question")
+    context_column: str = Field("context", description="extractive-qa: the passage to search")
+    answers_column: str = Field(
+        "answers",
+        description="extractive-qa: SQuAD answers, {text: [...], answer_start: [...]} "
+        "(character offsets into the context)",
+    )
+    doc_stride: int | None = Field(
+        None,
+        gt=0,
+        description="extractive-qa: tokens shared by consecutive windows of a long context; "
+        "default: a quarter of max_length",
+    )
+    max_answer_length: int = Field(
+        30, gt=0, description="extractive-qa: longest answer span considered, in tokens"
+    )
+    input_column: str = Field("input", description="summarization/SFT: the prompt text")
+    output_column: str = Field("output", description="summarization/SFT: the response to learn")
+    messages_column: str = Field(
+        "messages",
+        description="summarization/SFT: chat rows [{role, content}, ...] ending with the "
+        "assistant's reply (used when the row has no input column)",
+    )
+    prompt_template: str | None = Field(
+        None,
+        description="summarization/SFT: user message built from the input, with {input} where "
+        "it goes (e.g. 'Summarise in one sentence: {input}'); default: the input as is",
+    )
+    system_prompt: str | None = Field(
+        None, description="summarization/SFT: system message; default: the chat template's own"
+    )
+    max_new_tokens: int = Field(
+        64, gt=0, le=4096, description="summarization/SFT: tokens generated per example in eval"
+    )
+
+    @field_validator("prompt_template")
+    @classmethod
+    def _has_input_slot(cls, v: str | None) -> str | None:
+        if v is not None and "{input}" not in v:
+            raise ValueError("must contain {input} where the row's input goes")
+        return v
 
     @model_validator(mode="after")
     def _has_source(self) -> DataConfig:
@@ -179,6 +228,7 @@ class ChecksConfig(_Section):
     fail_on: Literal["error", "warning", "never"] = Field(
         "never", description="stop before training when findings reach this severity"
     )
+    skip: list[str] = Field(default_factory=list, description="check names not to run")
 
 
 class RunConfig(_Section):
@@ -192,6 +242,15 @@ class RunConfig(_Section):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _lora_for_generation(cls, raw: Any) -> Any:
+        """Summarization/SFT fine-tunes a causal LM: LoRA on every linear layer unless the config
+        says otherwise (full fine-tuning of a whole LM is rarely what a first run wants)."""
+        if isinstance(raw, dict) and raw.get("task") == "summarization" and "strategy" not in raw:
+            return {**raw, "strategy": {"kind": "lora", "lora": {"target_modules": "all-linear"}}}
+        return raw
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
