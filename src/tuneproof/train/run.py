@@ -18,8 +18,9 @@ from tuneproof.data.load import LoadedData, load_splits
 from tuneproof.errors import UserError
 from tuneproof.models import BUILTIN_MODELS, resolve_model
 from tuneproof.train.manifest import now, start_manifest
-from tuneproof.train.strategy import StrategyInfo, apply_strategy
+from tuneproof.train.strategy import StrategyInfo, apply_strategy, check_strategy_available
 from tuneproof.train.tasks import Prepared, TaskAdapter, get_task
+from tuneproof.train.tasks.base import checks_view
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -93,6 +94,7 @@ def load_tokenizer(model_path: str, config: RunConfig) -> Any:
 
 def prepare(config: RunConfig, task: TaskAdapter) -> tuple[LoadedData, str, Any, Prepared]:
     """Everything that can fail on the user's input, with nothing written yet."""
+    check_strategy_available(config.strategy)  # e.g. qlora on CPU: before any loading
     loaded = load_splits(config.data)
     model_path = resolve_model(config.model.name)
     tokenizer = load_tokenizer(model_path, config)
@@ -131,11 +133,13 @@ def run(
     if resume_from is not None:
         _same_config_or_fail(output_dir, config)
     loaded, model_path, tokenizer, prepared = prepare(config, task)
+    main_metric = prepared.main_metric or task.main_metric
+    select_metric, greater_is_better = prepared.selection or (main_metric, task.greater_is_better)
     kwargs = training_kwargs(
         config,
         output_dir / "checkpoints",
-        main_metric=task.main_metric,
-        greater_is_better=task.greater_is_better,
+        main_metric=select_metric,
+        greater_is_better=greater_is_better,
     )
     has_eval = "validation" in prepared.datasets
     if not has_eval and kwargs["eval_strategy"] != "no":
@@ -164,13 +168,25 @@ def run(
 
     checks_summary = None
     if config.checks.enabled and not skip_checks and resume_from is None:
-        checks_summary = run_checks(config, loaded, tokenizer, output_dir)
+        checks_summary = run_checks(*checks_view(config, loaded, prepared), tokenizer, output_dir)
 
     transformers.set_seed(config.training.seed)  # before the head is initialised
     model = task.build_model(model_path, prepared, config)
-    model, strategy = apply_strategy(model, config.strategy, config.task)
+    model, strategy = apply_strategy(
+        model,
+        config.strategy,
+        config.task,
+        gradient_checkpointing=config.training.gradient_checkpointing,
+    )
 
-    callbacks = [RichProgressCallback(console), *(callbacks or [])]
+    bar = RichProgressCallback(console)
+    callbacks = [bar, *(callbacks or [])]
+    progressive = None
+    if config.strategy.kind == "progressive":  # the schedule prints beside the progress bar
+        from tuneproof.train.progressive import ProgressiveUnfreezing
+
+        progressive = ProgressiveUnfreezing(model, config.strategy, bar.console)
+        callbacks.insert(1, progressive)
     if kwargs["load_best_model_at_end"] and config.training.early_stopping_patience:
         callbacks.append(EarlyStoppingCallback(config.training.early_stopping_patience))
     trainer = Trainer(
@@ -196,16 +212,14 @@ def run(
     test_metrics = task.metrics_from_rows(rows)
     val_metrics: dict[str, Any] = {}
     if has_eval and eval_split != "validation":
+        # compute_metrics may be split-specific (QA maps features back to that split's rows)
+        trainer.compute_metrics = task.compute_metrics(prepared, "validation")
         val_metrics = _strip_timing(trainer.evaluate())
-    timing = {
-        k: float(v)
-        for k, v in train_out.metrics.items()
-        if any(t in k for t in TIMING_KEYS)
-    }
+    timing = {k: float(v) for k, v in train_out.metrics.items() if any(t in k for t in TIMING_KEYS)}
     metrics = {
         "version": 1,
         "task": config.task,
-        "main_metric": task.main_metric,
+        "main_metric": main_metric,
         "split": eval_split,
         "overall": {"n": len(rows), **test_metrics},
         "validation": _unprefix(val_metrics, "eval"),
@@ -218,6 +232,7 @@ def run(
             "best_checkpoint": _relative(trainer.state.best_model_checkpoint, output_dir),
             "best_metric": trainer.state.best_metric,
             **strategy.to_dict(),
+            **({"progressive": progressive.to_dict()} if progressive is not None else {}),
         },
         "history": [_strip_timing(r) for r in trainer.state.log_history if "train_loss" not in r],
         "slices": {},

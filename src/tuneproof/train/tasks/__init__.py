@@ -10,9 +10,17 @@ from __future__ import annotations
 from tuneproof.errors import UserError
 from tuneproof.train.tasks.base import Prepared, TaskAdapter
 from tuneproof.train.tasks.classification import SequenceClassification
+from tuneproof.train.tasks.qa import ExtractiveQA
+from tuneproof.train.tasks.similarity import SentenceSimilarity
+from tuneproof.train.tasks.summarization import Summarization
+from tuneproof.train.tasks.token_classification import TokenClassification
 
 TASKS: dict[str, TaskAdapter] = {
     "sequence-classification": SequenceClassification(),
+    "token-classification": TokenClassification(),
+    "extractive-qa": ExtractiveQA(),
+    "summarization": Summarization(),
+    "similarity": SentenceSimilarity(),
 }
 
 

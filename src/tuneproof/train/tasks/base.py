@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from tuneproof.errors import UserError
+
 if TYPE_CHECKING:
     import pandas as pd
     from datasets import Dataset
@@ -23,6 +25,12 @@ class Prepared:
     ``frames`` keep the raw rows (ids, texts, gold labels) aligned with ``datasets``.
     ``label_names`` is the label order of the model head (None for regression/generation).
     ``extra`` holds task-specific state (e.g. QA feature-to-example maps).
+    ``main_metric`` overrides the adapter's when it depends on the data (token classification:
+    entity F1 for BIO tags, accuracy for POS tags). ``selection`` is the (metric, greater is
+    better) that picks the best checkpoint when the main metric cannot be computed during
+    training (summarization: ROUGE needs generation, so the eval loss selects).
+    ``check_texts`` is one text per row for the data checks, for tasks whose input is not a
+    single text column (tokens, question + context, chat messages).
     """
 
     datasets: dict[str, Dataset]
@@ -30,6 +38,9 @@ class Prepared:
     ids: dict[str, list[str]]
     label_names: list[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    main_metric: str | None = None
+    selection: tuple[str, bool] | None = None
+    check_texts: dict[str, list[str]] | None = None
 
 
 class TaskAdapter(Protocol):
@@ -89,3 +100,41 @@ def trainer_predict_rows(
     """The usual ``predict_rows``: ``Trainer.predict`` then the adapter's ``prediction_rows``."""
     out = trainer.predict(prepared.datasets[split], metric_key_prefix=split)
     return task.prediction_rows(prepared, split, out.predictions)
+
+
+def source_name(data: LoadedData, split: str) -> str:
+    """The file (or HF split) a split came from, for error messages."""
+    return data.sources[split].path if split in data.sources else split
+
+
+def checks_view(
+    config: RunConfig, loaded: LoadedData, prepared: Prepared
+) -> tuple[RunConfig, LoadedData]:
+    """What the data checks read: the rows as loaded, or one text per row (``id``, ``text``
+    columns) when the task's input is not a single text column."""
+    if prepared.check_texts is None:
+        return config, loaded
+    import pandas as pd
+
+    from tuneproof.data.load import LoadedData as Loaded
+
+    frames = {
+        split: pd.DataFrame({"id": prepared.ids[split], "text": texts})
+        for split, texts in prepared.check_texts.items()
+    }
+    view = config.model_copy(deep=True)
+    view.data.text_column, view.data.id_column = "text", "id"
+    return view, Loaded(splits=frames, sources=loaded.sources)
+
+
+def column_texts(df: pd.DataFrame, column: str, where: str) -> list[str]:
+    """The column as strings; an empty cell is a UserError naming the row."""
+    import math
+
+    values = df[column].tolist()
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                raise UserError(f"{where}: row {i}: '{column}' is empty; fill it or drop the row")
+            values[i] = str(v)
+    return values

@@ -148,6 +148,8 @@ class SequenceClassification:
     ) -> PreTrainedModel:
         from transformers import AutoModelForSequenceClassification
 
+        from tuneproof.train.strategy import base_model_kwargs
+
         names = prepared.label_names or []
         return AutoModelForSequenceClassification.from_pretrained(
             model_path,
@@ -156,6 +158,7 @@ class SequenceClassification:
             label2id={n: i for i, n in enumerate(names)},
             revision=config.model.revision,
             trust_remote_code=config.model.trust_remote_code,
+            **base_model_kwargs(config),  # dtype for LoRA in bf16/fp16, 4-bit for QLoRA
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
