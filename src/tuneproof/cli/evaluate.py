@@ -1,9 +1,313 @@
-"""CLI commands for `evaluate` (filled in by its issue)."""
+"""`eval`, `compare`, `evalplan`, `stress`: slice-based evaluation of a trained run."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+from rich.table import Table
+
+from tuneproof.cli._common import console, err_console
+
+if TYPE_CHECKING:
+    from tuneproof.evaluate.compare import Comparison
+    from tuneproof.evaluate.run import EvalResult
+
+
+def _ci(value: float | None, ci: tuple[float, float] | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{value:.3f}"
+
+
+def eval_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="run directory (from `tuneproof train`)")],
+    data: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--data", "-d", help="labelled file (repeatable) [default: the run's test split]"
+        ),
+    ] = None,
+    lang_column: Annotated[
+        str | None,
+        typer.Option(help="column with a language code per row [default: detect with lingua]"),
+    ] = None,
+    plan: Annotated[
+        Path | None, typer.Option(help="evaluation plan from `tuneproof evalplan`")
+    ] = None,
+    text_column: Annotated[
+        str | None, typer.Option(help="text column, when it differs from the run's config")
+    ] = None,
+    label_column: Annotated[
+        str | None, typer.Option(help="label column, when it differs from the run's config")
+    ] = None,
+    slice_column: Annotated[
+        list[str] | None,
+        typer.Option(help="categorical column to slice by (repeatable) [default: detected]"),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="[default: training.eval_batch_size]")
+    ] = None,
+    resamples: Annotated[int, typer.Option(min=100, help="bootstrap resamples")] = 1000,
+    seed: Annotated[int | None, typer.Option(help="[default: the run's training seed]")] = None,
+) -> None:
+    """Evaluate a run by slice: language, script, code-switching, length, negation, columns.
+
+    Writes predictions.jsonl (slice tags per row), metrics.json (per-slice metrics with 95 %
+    bootstrap intervals, failure categories) and slices.md in the run directory.
+    Example: `tuneproof eval runs/demo --data fr.csv --data de.csv --lang-column lang`
+    """
+    from tuneproof.evaluate.run import evaluate_run
+
+    result = evaluate_run(
+        run_dir,
+        data,
+        lang_column=lang_column,
+        text_column=text_column,
+        label_column=label_column,
+        slice_columns=slice_column,
+        plan=plan,
+        batch_size=batch_size,
+        n_resamples=resamples,
+        seed=seed,
+        console=err_console,
+    )
+    print_eval(result)
+
+
+def print_eval(result: EvalResult) -> None:
+    s = result.summary
+    main = result.main_metric
+    others = [m for m in s.overall.metrics if m != main]
+    table = Table(
+        title=f"{result.run_dir}: {s.overall.n:,} rows, {s.confidence:.0%} bootstrap intervals",
+        title_justify="left",
+    )
+    table.add_column("slice", no_wrap=True)
+    table.add_column("n", justify="right")
+    for m in [main, *others]:
+        table.add_column(m)
+    table.add_column("")
+
+    def add(key: str, sm: object) -> None:
+        from tuneproof.evaluate.metrics import SliceMetrics
+
+        assert isinstance(sm, SliceMetrics)
+        cells = [_ci(sm.metrics.get(m), sm.ci.get(m)) for m in [main, *others]]
+        table.add_row(key, f"{sm.n:,}", *cells, "[yellow]small n[/]" if sm.small_n else "")
+
+    add("[bold]overall[/]", s.overall)
+    for key, sm in s.slices.items():
+        add(key, sm)
+    console.print(table)
+    worst = result.worst_slices(3)
+    if worst:
+        console.print("worst: " + ", ".join(f"{k} {v:.3f}" for k, v in worst))
+    if result.plan is not None:
+        short = [p for p in result.plan if not p.met]
+        console.print(
+            f"plan: {len(result.plan) - len(short)} of {len(result.plan)} slices have enough rows"
+            + (
+                f"; short: {', '.join(f'{p.key} ({p.n}/{p.min_examples})' for p in short)}"
+                if short
+                else ""
+            )
+        )
+    for f in result.files:
+        console.print(f"wrote {f}")
+
+
+def compare(
+    run_a: Annotated[Path, typer.Argument(help="the new run (A)")],
+    run_b: Annotated[Path, typer.Argument(help="the baseline (B)")],
+    fail_on_regression: Annotated[
+        bool, typer.Option(help="exit 1 when any slice regresses significantly (a CI gate)")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the comparison as JSON")] = False,
+    confidence: Annotated[
+        float, typer.Option(min=0.5, max=0.999, help="level of the paired intervals")
+    ] = 0.95,
+    resamples: Annotated[int, typer.Option(min=100, help="bootstrap resamples")] = 1000,
+    seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+) -> None:
+    """Compare run A against baseline B per slice: paired bootstrap delta and a verdict.
+
+    Both runs must be evaluated on the same data (same ids and texts); the config diff is shown.
+    Example: `tuneproof compare runs/lora runs/full --fail-on-regression`
+    """
+    from tuneproof.evaluate.compare import compare_runs
+
+    result = compare_runs(run_a, run_b, seed=seed, n_resamples=resamples, confidence=confidence)
+    if as_json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_comparison(result)
+    if fail_on_regression and result.regressions:
+        raise typer.Exit(1)
+
+
+def print_comparison(c: Comparison) -> None:
+    m = c.main_metric
+    table = Table(
+        title=f"{c.run_a} (A) vs {c.run_b} (B, baseline): {m}, {c.n_rows:,} paired rows",
+        title_justify="left",
+    )
+    for col in (
+        "slice",
+        "n",
+        "B",
+        "A",
+        "Δ A−B",
+        f"{c.confidence:.0%} CI of Δ",
+        "McNemar p",
+        "verdict",
+    ):
+        table.add_column(
+            col,
+            justify="right" if col in ("n", "B", "A", "Δ A−B") else "left",
+            no_wrap=col == "slice",
+        )
+    colour = {"improved": "green", "regressed": "bold red", "no evidence": "dim"}
+    for s in c.slices:
+        d = s.main
+        ci = f"[{d.delta_ci[0]:+.3f}, {d.delta_ci[1]:+.3f}]" if d.delta_ci else "–"
+        p = f"{s.mcnemar_p:.3g}" if s.mcnemar_p is not None else "–"
+        note = " (small n)" if s.small_n else ""
+        table.add_row(
+            s.key, f"{s.n:,}", f"{d.b:.3f}", f"{d.a:.3f}", f"{d.delta:+.3f}", ci, p,
+            f"[{colour[s.verdict]}]{s.verdict}[/]{note}",
+        )  # fmt: skip
+    console.print(table)
+    if c.config_diff:
+        diff = Table("config key", "A", "B", title="config diff", title_justify="left")
+        for ch in c.config_diff:
+            diff.add_row(ch.key, repr(ch.a), repr(ch.b))
+        console.print(diff)
+    else:
+        console.print("config: identical")
+    reg, imp = c.regressions, c.improvements
+    console.print(
+        f"{len(reg)} regressed"
+        + (f" ({', '.join(s.key for s in reg)})" if reg else "")
+        + f", {len(imp)} improved, {len(c.slices) - len(reg) - len(imp)} no evidence"
+    )
+
+
+def evalplan(
+    languages: Annotated[str, typer.Option(help="comma-separated ISO 639-1 codes: en,fr,de,ar")],
+    task: Annotated[
+        str,
+        typer.Option(
+            help="sentiment, classification, token-classification, extractive-qa, "
+            "summarization or similarity"
+        ),
+    ] = "sentiment",
+    data: Annotated[
+        list[Path] | None,
+        typer.Option("--data", "-d", help="labelled file(s) whose coverage to measure"),
+    ] = None,
+    width: Annotated[
+        float, typer.Option(help="target half-width of each slice's interval (0.1 = ±10 points)")
+    ] = 0.1,
+    expected_accuracy: Annotated[
+        float, typer.Option(help="expected accuracy; 0.5 is the worst case (most examples)")
+    ] = 0.5,
+    text_column: Annotated[str, typer.Option(help="text column of --data")] = "text",
+    lang_column: Annotated[
+        str | None, typer.Option(help="language column of --data [default: detect]")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write the plan as YAML")
+    ] = None,
+) -> None:
+    """Write a multilingual evaluation plan: slices, examples needed, cases, stress tests.
+
+    Example: `tuneproof evalplan --languages en,fr,de,ar,hi,zh --task sentiment -o plan.yaml`
+    """
+    from tuneproof import io
+    from tuneproof.evaluate.plan import build_plan
+
+    plan = build_plan(
+        languages.split(","),
+        task,
+        half_width=width,
+        expected_accuracy=expected_accuracy,
+        data=list(data or []),
+        text_column=text_column,
+        lang_column=lang_column,
+    )
+    table = Table(
+        "slice", "needed", "in data", "why",
+        title=f"evaluation plan: {task}, ±{width} at {plan.confidence:.0%} → "
+        f"{plan.min_examples} examples per slice",
+        title_justify="left",
+    )  # fmt: skip
+    for s in plan.slices:
+        have = (
+            "–" if s.current is None else f"{s.current:,}" + ("" if s.covered else " [red]short[/]")
+        )
+        table.add_row(s.key, f"{s.min_examples:,}", have, s.why)
+    console.print(table)
+    if plan.code_switching:
+        console.print(f"{len(plan.code_switching)} code-switching cases, e.g.: "
+                      f"{plan.code_switching[0].text!r}")  # fmt: skip
+    console.print(f"{len(plan.stress_tests)} stress tests, {len(plan.failure_modes)} failure modes")
+    if output is not None:
+        io.write_yaml(output, plan.to_dict())
+        console.print(f"wrote {output}; use it with: tuneproof eval RUN --plan {output}")
+
+
+def stress(
+    run_dir: Annotated[Path, typer.Argument(help="run directory (from `tuneproof train`)")],
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", "-d", help="labelled file [default: the run's test split]"),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, help="rows sampled (seeded)")] = 200,
+    lang_column: Annotated[
+        str | None, typer.Option(help="language column [default: detect]")
+    ] = None,
+    text_column: Annotated[str | None, typer.Option(help="text column override")] = None,
+    label_column: Annotated[str | None, typer.Option(help="label column override")] = None,
+    batch_size: Annotated[int | None, typer.Option(min=1)] = None,
+) -> None:
+    """Behaviour tests from the data: invariance (case, accents, NFD, emoji, names), negation.
+
+    Reports the failure rate of each test with examples and writes stress.json in the run.
+    Example: `tuneproof stress runs/demo --limit 300`
+    """
+    from tuneproof.evaluate.stress import run_stress
+
+    report = run_stress(
+        run_dir,
+        data,
+        limit=limit,
+        lang_column=lang_column,
+        text_column=text_column,
+        label_column=label_column,
+        batch_size=batch_size,
+        console=err_console,
+    )
+    table = Table(
+        "test", "kind", "rows", "failures", "rate", "mean |Δp|", "example",
+        title=f"stress: {report.n_rows} rows of {report.data.path}",
+        title_justify="left",
+    )  # fmt: skip
+    for t in report.tests:
+        rate = "–" if t.failure_rate is None else f"{t.failure_rate:.1%}"
+        shift = "–" if t.mean_abs_shift is None else f"{t.mean_abs_shift:.3f}"
+        ex = t.examples[0] if t.examples else None
+        shown = f"{ex.pred_before}→{ex.pred_after}: {ex.edited[:50]!r}" if ex else ""
+        table.add_row(t.name, t.kind, f"{t.applicable:,}", f"{t.failures:,}", rate, shift, shown)
+    console.print(table)
+    console.print(f"wrote {Path(run_dir) / 'stress.json'}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
+    app.command("eval")(eval_cmd)
+    app.command()(compare)
+    app.command()(evalplan)
+    app.command()(stress)

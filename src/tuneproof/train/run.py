@@ -16,6 +16,7 @@ from tuneproof import io
 from tuneproof.config import RunConfig
 from tuneproof.data.load import LoadedData, load_splits
 from tuneproof.errors import UserError
+from tuneproof.evaluate.metrics import summarize
 from tuneproof.models import BUILTIN_MODELS, resolve_model
 from tuneproof.train.manifest import now, start_manifest
 from tuneproof.train.strategy import StrategyInfo, apply_strategy, check_strategy_available
@@ -209,7 +210,8 @@ def run(
     eval_split = "test" if "test" in prepared.datasets else "validation"
     trainer.compute_metrics = task.compute_metrics(prepared, eval_split)
     rows = task.predict_rows(trainer, prepared, eval_split)
-    test_metrics = task.metrics_from_rows(rows)
+    # point metrics plus seeded bootstrap intervals, the same as `tuneproof eval` computes
+    summary = summarize(rows, task, seed=config.training.seed, main_metric=main_metric)
     val_metrics: dict[str, Any] = {}
     if has_eval and eval_split != "validation":
         # compute_metrics may be split-specific (QA maps features back to that split's rows)
@@ -221,7 +223,7 @@ def run(
         "task": config.task,
         "main_metric": main_metric,
         "split": eval_split,
-        "overall": {"n": len(rows), **test_metrics},
+        "overall": summary["overall"],
         "validation": _unprefix(val_metrics, "eval"),
         "training": {
             "global_step": trainer.state.global_step,
@@ -235,7 +237,7 @@ def run(
             **({"progressive": progressive.to_dict()} if progressive is not None else {}),
         },
         "history": [_strip_timing(r) for r in trainer.state.log_history if "train_loss" not in r],
-        "slices": {},
+        "slices": summary["slices"],
     }
     with io.atomic_dir(output_dir / "model") as tmp:
         trainer.save_model(str(tmp))

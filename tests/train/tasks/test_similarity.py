@@ -71,3 +71,19 @@ def test_a_score_that_is_not_a_number_names_the_row(tiny_encoder_dir, tmp_path):
     )
     assert result.exit_code == 2
     assert "row 4: score 'high'" in result.output and "Traceback" not in result.output
+
+
+def test_resampler_matches_metrics_from_rows_with_ties_and_constant_resamples():
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 5, size=30).astype(float)  # ties, as STS scores have
+    rows = [{"gold": g, "pred": float(g + rng.normal())} for g in gold]
+    task = get_task("similarity")
+    idx = np.vstack([rng.integers(0, 30, size=(20, 30)), np.zeros((1, 30), dtype=int)])
+    fast = task.resampler(rows)(idx)
+    for b in range(idx.shape[0]):
+        slow = task.metrics_from_rows([rows[i] for i in idx[b]])
+        for name, value in slow.items():
+            if np.isnan(value):
+                assert np.isnan(fast[name][b]), name  # the all-one-row resample
+            else:
+                assert fast[name][b] == pytest.approx(value, abs=1e-9), name

@@ -106,7 +106,7 @@ def test_pos_tags_select_accuracy_as_main_metric(tiny_encoder_dir, tmp_path):
     cfg = task_config(tiny_encoder_dir, files, "token-classification", training={"max_steps": 4})
     metrics = run(parse_config(cfg), tmp_path / "run").metrics
     assert metrics["main_metric"] == "accuracy"
-    assert set(metrics["overall"]) == {"n", "accuracy"}
+    assert set(metrics["overall"]) == {"n", "accuracy", "accuracy_ci", "small_n"}  # no seqeval F1
 
 
 def test_tag_count_mismatch_is_a_one_line_error_naming_the_row(tiny_encoder_dir, tmp_path):
@@ -123,3 +123,24 @@ def test_tag_count_mismatch_is_a_one_line_error_naming_the_row(tiny_encoder_dir,
     assert "row 2" in msg and "tokens but" in msg and "one tag per token" in msg
     assert "Traceback" not in msg
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("scheme", ["bio", "pos"])
+def test_resampler_matches_metrics_from_rows_on_every_resample(scheme):
+    rng = np.random.default_rng(0)
+    tags = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"] if scheme == "bio" else ["DT", "NN", "VB"]
+    rows = []
+    for i in range(40):
+        gold = list(rng.choice(tags, size=int(rng.integers(1, 9))))
+        pred = [t if rng.random() < 0.7 else str(rng.choice(tags)) for t in gold]
+        if i % 7 == 0:
+            pred[-1] = None  # truncated away
+        rows.append({"id": str(i), "gold": gold, "pred": pred, "scheme": scheme})
+    task = get_task("token-classification")
+    idx = rng.integers(0, len(rows), size=(25, len(rows)))
+    fast = task.resampler(rows)(idx)
+    for b in range(idx.shape[0]):
+        slow = task.metrics_from_rows([rows[i] for i in idx[b]])
+        assert set(fast) == set(slow)
+        for name, value in slow.items():
+            assert fast[name][b] == pytest.approx(value, abs=1e-12), name

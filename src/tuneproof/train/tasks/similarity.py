@@ -182,3 +182,32 @@ class SentenceSimilarity:
         gold = np.array([float(r["gold"]) for r in rows])
         pred = np.array([float(r["pred"]) for r in rows])
         return correlation_metrics(gold, pred)
+
+    def resampler(
+        self, rows: list[dict[str, Any]]
+    ) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+        """Pearson, Spearman (Pearson of average ranks, as scipy) and MSE for every resample
+        at once; NaN where a resample is constant, as ``correlation_metrics`` says."""
+        from scipy.stats import rankdata
+
+        gold = np.array([float(r["gold"]) for r in rows])
+        pred = np.array([float(r["pred"]) for r in rows])
+
+        def pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+            x = x - x.mean(axis=1, keepdims=True)
+            y = y - y.mean(axis=1, keepdims=True)
+            den = np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1))
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = (x * y).sum(axis=1) / den
+            defined = (np.ptp(x, axis=1) > 0) & (np.ptp(y, axis=1) > 0) & (x.shape[1] >= 2)
+            return np.where(defined, np.clip(r, -1.0, 1.0), np.nan)
+
+        def metrics(idx: np.ndarray) -> dict[str, np.ndarray]:
+            g, p = gold[idx], pred[idx]
+            return {
+                "pearson": pearson(g, p),
+                "spearman": pearson(rankdata(g, axis=1), rankdata(p, axis=1)),
+                "mse": ((g - p) ** 2).mean(axis=1),
+            }
+
+        return metrics

@@ -310,3 +310,43 @@ class TokenClassification:
         # with entity F1 (its false positives count), not silently switched to accuracy.
         bio = rows[0].get("scheme") == "bio" if rows else None
         return tagging_metrics(gold, pred, bio)
+
+    def resampler(
+        self, rows: list[dict[str, Any]]
+    ) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+        """Bootstrap metrics from per-sentence counts: token accuracy and seqeval's micro
+        entity scores are ratios of sums over sentences (entities never cross a sentence)."""
+        gold = [r["gold"] for r in rows]
+        pred = [[p if p is not None else "O" for p in r["pred"]] for r in rows]
+        raw = [r["pred"] for r in rows]
+        correct = np.array(
+            [
+                sum(p == g for g, p in zip(gs, ps, strict=True))
+                for gs, ps in zip(gold, raw, strict=True)
+            ]
+        )
+        total = np.array([len(g) for g in gold])
+        scheme = rows[0].get("scheme") if rows else None
+        bio = scheme == "bio" if scheme is not None else is_bio({t for g in gold for t in g})
+        if bio:
+            from seqeval.metrics.sequence_labeling import get_entities
+
+            ents = [
+                (set(get_entities(g)), set(get_entities(p)))
+                for g, p in zip(gold, pred, strict=True)
+            ]
+            tp = np.array([len(g & p) for g, p in ents])
+            n_gold = np.array([len(g) for g, _ in ents])
+            n_pred = np.array([len(p) for _, p in ents])
+
+        def metrics(idx: np.ndarray) -> dict[str, np.ndarray]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out = {"accuracy": correct[idx].sum(axis=1) / total[idx].sum(axis=1)}
+                if bio:
+                    t, g, p = tp[idx].sum(axis=1), n_gold[idx].sum(axis=1), n_pred[idx].sum(axis=1)
+                    out["precision"] = np.where(p > 0, t / p, 0.0)
+                    out["recall"] = np.where(g > 0, t / g, 0.0)
+                    out["f1"] = np.where(g + p > 0, 2 * t / (g + p), 0.0)
+            return out
+
+        return metrics

@@ -1,0 +1,365 @@
+"""`tuneproof compare RUN_A RUN_B`: is A better or worse than the baseline B, slice by slice?
+
+Both runs must have been evaluated on the same rows (matched by source file and id, with the same
+text and gold label); anything else is refused with the reason, because a delta between two
+different test sets measures the data, not the model.
+
+For each slice (membership from A's tags; B's when A lacks a dimension) the main metric's delta
+A − B gets a **paired bootstrap** interval: the same resampled rows are scored under both runs,
+so row-to-row difficulty cancels out and small real differences become visible. Verdict:
+``improved`` when the interval lies above 0, ``regressed`` when below, ``no evidence``
+otherwise. For accuracy-like tasks the exact **McNemar** p-value (discordant pairs) is reported
+beside it. Intervals are per slice, not corrected for the number of slices: with 30 unchanged
+slices at 95 %, about 1.5 would be flagged by chance when predictions differ by noise alone, so a
+strict CI gate should raise ``confidence`` (e.g. 0.99) — identical predictions never are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from tuneproof import io
+from tuneproof.errors import UserError
+from tuneproof.evaluate.metrics import (
+    CONFIDENCE,
+    GENERAL_RESAMPLES,
+    N_RESAMPLES,
+    RowMetricsFn,
+    analyse,
+    numeric,
+    percentile_interval,
+    resample,
+    slice_positions,
+    slice_rng,
+    small_n,
+)
+
+Verdict = Literal["improved", "regressed", "no evidence"]
+
+
+@dataclass(frozen=True)
+class MetricDelta:
+    a: float
+    b: float
+    delta: float
+    delta_ci: tuple[float, float] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        ci = list(self.delta_ci) if self.delta_ci is not None else None
+        return {"a": self.a, "b": self.b, "delta": self.delta, "delta_ci": ci}
+
+
+@dataclass(frozen=True)
+class SliceDelta:
+    key: str
+    n: int
+    metric: str  # the main metric the verdict is about
+    verdict: Verdict
+    metrics: dict[str, MetricDelta]
+    mcnemar_p: float | None = None  # accuracy-like tasks only
+    small_n: bool = False
+
+    @property
+    def main(self) -> MetricDelta:
+        return self.metrics[self.metric]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n": self.n,
+            "metric": self.metric,
+            "verdict": self.verdict,
+            **self.main.to_dict(),
+            "mcnemar_p": self.mcnemar_p,
+            "small_n": self.small_n,
+            "metrics": {k: v.to_dict() for k, v in self.metrics.items()},
+        }
+
+
+@dataclass(frozen=True)
+class ConfigChange:
+    key: str
+    a: Any
+    b: Any
+
+
+@dataclass
+class Comparison:
+    run_a: str
+    run_b: str
+    main_metric: str
+    n_rows: int
+    confidence: float
+    n_resamples: int
+    slices: list[SliceDelta]
+    config_diff: list[ConfigChange] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> list[SliceDelta]:
+        return [s for s in self.slices if s.verdict == "regressed"]
+
+    @property
+    def improvements(self) -> list[SliceDelta]:
+        return [s for s in self.slices if s.verdict == "improved"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_a": self.run_a,
+            "run_b": self.run_b,
+            "baseline": self.run_b,
+            "main_metric": self.main_metric,
+            "n_rows": self.n_rows,
+            "confidence": self.confidence,
+            "n_resamples": self.n_resamples,
+            "slices": {s.key: s.to_dict() for s in self.slices},
+            "regressed": [s.key for s in self.regressions],
+            "improved": [s.key for s in self.improvements],
+            "config_diff": [{"key": c.key, "a": c.a, "b": c.b} for c in self.config_diff],
+        }
+
+
+def row_key(row: Mapping[str, Any]) -> tuple[str, str]:
+    return str(row.get("source", "")), str(row.get("id"))
+
+
+def _show(key: tuple[str, str]) -> str:
+    return f"'{key[1]}'" + (f" of {key[0]}" if key[0] else "")
+
+
+def align(
+    rows_a: Sequence[dict[str, Any]],
+    rows_b: Sequence[dict[str, Any]],
+    *,
+    name_a: str = "A",
+    name_b: str = "B",
+) -> list[dict[str, Any]]:
+    """B's rows in A's order; refuses (UserError) unless both hold the same rows."""
+    keys_a = [row_key(r) for r in rows_a]
+    by_b = {row_key(r): r for r in rows_b}
+    if len(set(keys_a)) != len(keys_a) or len(by_b) != len(rows_b):
+        raise UserError(
+            f"{name_a} / {name_b}: predictions.jsonl has repeated (source, id) pairs; "
+            "re-run `tuneproof eval` with an id column that is unique per file"
+        )
+    only_a = [k for k in keys_a if k not in by_b]
+    only_b = [k for k in by_b if k not in set(keys_a)]
+    if only_a or only_b:
+        parts = []
+        if only_a:
+            parts.append(f"{len(only_a)} rows only in {name_a} (e.g. {_show(only_a[0])})")
+        if only_b:
+            parts.append(f"{len(only_b)} rows only in {name_b} (e.g. {_show(only_b[0])})")
+        raise UserError(
+            f"{name_a} and {name_b} were evaluated on different data: {'; '.join(parts)}; "
+            "evaluate both on the same files (tuneproof eval RUN --data FILE ...)"
+        )
+    aligned = []
+    for ra, key in zip(rows_a, keys_a, strict=True):
+        rb = by_b[key]
+        for field_name in ("text", "text_pair", "question", "context", "gold"):
+            if ra.get(field_name) != rb.get(field_name):
+                raise UserError(
+                    f"{name_a} and {name_b} were evaluated on different data: row {_show(key)} "
+                    f"has a different {field_name} ({_clip(ra.get(field_name))} vs "
+                    f"{_clip(rb.get(field_name))}); evaluate both on the same files"
+                )
+        aligned.append(rb)
+    return aligned
+
+
+def _clip(value: Any, n: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def mcnemar_p(correct_a: np.ndarray, correct_b: np.ndarray) -> float:
+    """Exact two-sided McNemar test on the discordant pairs (binomial, p = 0.5)."""
+    from scipy.stats import binomtest
+
+    a_only = int(np.sum((correct_a == 1) & (correct_b == 0)))
+    b_only = int(np.sum((correct_a == 0) & (correct_b == 1)))
+    if a_only + b_only == 0:
+        return 1.0
+    return float(binomtest(a_only, a_only + b_only, 0.5).pvalue)
+
+
+def verdict_of(ci: tuple[float, float] | None, greater_is_better: bool = True) -> Verdict:
+    if ci is None:
+        return "no evidence"
+    lo, hi = ci
+    if lo > 0:
+        return "improved" if greater_is_better else "regressed"
+    if hi < 0:
+        return "regressed" if greater_is_better else "improved"
+    return "no evidence"
+
+
+def compare_rows(
+    rows_a: list[dict[str, Any]],
+    rows_b: list[dict[str, Any]],
+    fn: RowMetricsFn,
+    main_metric: str,
+    *,
+    greater_is_better: bool = True,
+    seed: int = 0,
+    n_resamples: int = N_RESAMPLES,
+    confidence: float = CONFIDENCE,
+) -> list[SliceDelta]:
+    """Paired per-slice deltas of aligned row lists (``rows_b[i]`` is ``rows_a[i]`` under B)."""
+    rm_a, rm_b = analyse(rows_a, fn), analyse(rows_b, fn)
+    tagged = [
+        {"slices": {**(rb.get("slices") or {}), **(ra.get("slices") or {})}}
+        for ra, rb in zip(rows_a, rows_b, strict=True)
+    ]
+    groups = {"overall": np.arange(len(rows_a)), **slice_positions(tagged)}
+    out = []
+    for key, pos in groups.items():
+        pa = numeric(fn([rows_a[i] for i in pos]))
+        pb = numeric(fn([rows_b[i] for i in pos]))
+        dist_a, dist_b = resample(
+            rm_a,
+            pos,
+            n_resamples,
+            slice_rng(seed, key),
+            general_resamples=GENERAL_RESAMPLES,
+            others=[rm_b],
+        )
+        deltas = {}
+        for m in pa:
+            if m not in pb:
+                continue
+            da, db = dist_a.get(m, np.empty(0)), dist_b.get(m, np.empty(0))
+            k = min(len(da), len(db))  # equal unless A and B resample m by different paths
+            diff = da[:k] - db[:k]
+            deltas[m] = MetricDelta(
+                pa[m], pb[m], pa[m] - pb[m], percentile_interval(diff, confidence)
+            )
+        if main_metric not in deltas:
+            continue
+        p = None
+        correct = None
+        if rm_a.correct is not None and rm_b.correct is not None:
+            p = mcnemar_p(rm_a.correct[pos], rm_b.correct[pos])
+            correct = rm_a.correct[pos]
+        out.append(
+            SliceDelta(
+                key,
+                len(pos),
+                main_metric,
+                verdict_of(deltas[main_metric].delta_ci, greater_is_better),
+                deltas,
+                p,
+                small_n(len(pos), correct),
+            )
+        )
+    return out
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix.rstrip("."): d}
+
+
+def config_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[ConfigChange]:
+    """Changed keys (dotted) between two configs; keys missing on one side show as None."""
+    fa, fb = _flatten(dict(a)), _flatten(dict(b))
+    return [
+        ConfigChange(k, fa.get(k), fb.get(k))
+        for k in sorted(set(fa) | set(fb))
+        if fa.get(k) != fb.get(k)
+    ]
+
+
+def _read_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    import yaml
+
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir}: run directory not found")
+    pred = run_dir / "predictions.jsonl"
+    if not pred.is_file():
+        raise UserError(f"{run_dir}: no predictions.jsonl; run `tuneproof eval {run_dir}` first")
+    cfg_path = run_dir / "config.yaml"
+    if not cfg_path.is_file():
+        raise UserError(f"{run_dir}: no config.yaml, so not a tuneproof run directory")
+    config = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
+    metrics = io.read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else {}
+    rows = io.read_jsonl(pred)
+    if not rows:
+        raise UserError(f"{pred}: no prediction rows; re-run `tuneproof eval {run_dir}`")
+    return config, rows, metrics
+
+
+def _same_files(a: Path, ma: dict[str, Any], b: Path, mb: dict[str, Any]) -> None:
+    """A readable refusal when the recorded eval files differ (before the row-level check)."""
+    da = (ma.get("eval") or {}).get("data")
+    db = (mb.get("eval") or {}).get("data")
+    if not da or not db:
+        return
+    sa = {d.get("sha256"): d.get("name", d.get("path")) for d in da}
+    sb = {d.get("sha256"): d.get("name", d.get("path")) for d in db}
+    if set(sa) != set(sb):
+        miss_b = [sa[h] for h in sa if h not in sb]
+        miss_a = [sb[h] for h in sb if h not in sa]
+        parts = []
+        if miss_b:
+            parts.append(f"only {a} used {', '.join(map(str, miss_b))}")
+        if miss_a:
+            parts.append(f"only {b} used {', '.join(map(str, miss_a))}")
+        raise UserError(
+            f"{a} and {b} were evaluated on different data ({'; '.join(parts)}, by sha256); "
+            "evaluate both on the same files (tuneproof eval RUN --data FILE ...)"
+        )
+
+
+def compare_runs(
+    run_a: str | Path,
+    run_b: str | Path,
+    *,
+    seed: int = 0,
+    n_resamples: int = N_RESAMPLES,
+    confidence: float = CONFIDENCE,
+) -> Comparison:
+    """Compare run A against baseline B on their evaluated predictions (no model is loaded)."""
+    from tuneproof.train.tasks import get_task
+
+    a, b = Path(run_a), Path(run_b)
+    cfg_a, rows_a, m_a = _read_run(a)
+    cfg_b, rows_b, m_b = _read_run(b)
+    task_a, task_b = (
+        cfg_a.get("task", "sequence-classification"),
+        cfg_b.get("task", "sequence-classification"),
+    )
+    if task_a != task_b:
+        raise UserError(f"{a} is a {task_a} run and {b} a {task_b} run; compare runs of one task")
+    _same_files(a, m_a, b, m_b)
+    aligned_b = align(rows_a, rows_b, name_a=str(a), name_b=str(b))
+    task = get_task(task_a)
+    main_metric = str(m_a.get("main_metric") or task.main_metric)  # data-dependent for tagging
+    slices = compare_rows(
+        rows_a,
+        aligned_b,
+        task.metrics_from_rows,
+        main_metric,
+        greater_is_better=task.greater_is_better,
+        seed=seed,
+        n_resamples=n_resamples,
+        confidence=confidence,
+    )
+    return Comparison(
+        run_a=str(a),
+        run_b=str(b),
+        main_metric=main_metric,
+        n_rows=len(rows_a),
+        confidence=confidence,
+        n_resamples=n_resamples,
+        slices=slices,
+        config_diff=config_diff(cfg_a, cfg_b),
+    )
