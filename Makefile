@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.tuneproof-installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test lint typecheck unit clean
+.PHONY: setup demo test lint typecheck unit clean chromium
 
 setup: $(STAMP)
 
@@ -33,7 +33,14 @@ typecheck: setup
 unit: setup
 	$(BIN)/pytest -m "not slow" -q
 
-test: lint typecheck
+# Headless Chromium renders report.html in tests/report/test_browser.py (skipped without it).
+chromium:
+	@if command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	else echo "note: chromium is missing and this is not root: 'sudo apt-get install chromium'," \
+		"or tests/report/test_browser.py is skipped"; fi
+
+test: lint typecheck chromium
 	$(BIN)/pytest -q --durations=15
 
 clean:

@@ -1,0 +1,260 @@
+"""Draft the Limitations section from the evidence, so the author edits a list instead of
+remembering one: small slices, languages the plan promised but the data lacks, unfixed data
+errors, a single seed, CPU-only training, few steps, missing evaluations, regressions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from tuneproof.report.baseline import BaselineComparison
+from tuneproof.report.bundle import RunEvidence
+
+MIN_STEPS = 100  # fewer optimizer steps than this: the curve has barely started
+MIN_EVAL_ROWS = 200  # below this a 95 % interval on accuracy is wider than about ±7 points
+WIDE_CI = 0.10  # headline interval wider than this (absolute) is called out
+HIGH_STRESS_FAILURE = 0.10  # stress tests failing more often than this are listed
+_LANG_CODE = re.compile(r"^[a-z]{2,3}$")
+
+
+@dataclass(frozen=True)
+class Limitation:
+    """One drafted limitation: a stable ``kind`` (for tests and tooling), the sentence, and the
+    file it was drawn from."""
+
+    kind: str
+    text: str
+    source: str
+    command: str | None = None  # the command that would close the gap, shown as code
+
+
+def _list(items: list[str], limit: int = 6) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def draft_limitations(
+    ev: RunEvidence, comparison: BaselineComparison | None = None
+) -> tuple[Limitation, ...]:
+    out: list[Limitation] = []
+    m = ev.metrics
+    unmet = {c.key: c for c in m.plan_checks if not c.met and c.n > 0}
+    small = [s for s in m.slices if s.small_n or s.key in unmet]
+    if small:
+
+        def why(key: str) -> str:
+            c = unmet.get(key)
+            return f", plan: {c.min_examples}" if c else ""
+
+        out.append(
+            Limitation(
+                "small-slices",
+                f"{len(small)} slice(s) have too few examples for their intervals to mean much: "
+                f"{_list([f'{s.key} (n={s.n}{why(s.key)})' for s in small])}.",
+                "metrics.json",
+            )
+        )
+
+    empty = [c.key for c in m.plan_checks if c.n == 0]
+    empty_langs = [k.partition("=")[2] for k in empty if k.startswith("language=")]
+    if empty_langs:
+        out.append(
+            Limitation(
+                "languages-without-data",
+                "The evaluation plan lists languages with no evaluation data, so nothing is "
+                f"known about them: {_list(empty_langs)}.",
+                "metrics.json",
+            )
+        )
+    other_empty = [k for k in empty if not k.startswith("language=")]
+    if other_empty:
+        out.append(
+            Limitation(
+                "planned-slices-without-data",
+                f"Planned slices with no evaluation data: {_list(other_empty)}.",
+                "metrics.json",
+            )
+        )
+    evaluated = {s.value for s in m.slices if s.name == "language" and (s.n or 0) > 0}
+    if len(evaluated) == 1 and not m.plan_checks:
+        out.append(
+            Limitation(
+                "one-language",
+                f"Evaluated on one language only ({next(iter(evaluated))}); behaviour on any "
+                "other language is unmeasured.",
+                "metrics.json",
+            )
+        )
+
+    truncated = next(
+        (c for c in (m.failures.categories if m.failures else ()) if c.name == "truncated"), None
+    )
+    if truncated is not None and truncated.rows:
+        out.append(
+            Limitation(
+                "truncation",
+                f"{truncated.rows} evaluated row(s) are longer than max_length and were cut "
+                f"({truncated.errors} of them wrong): the model never saw their end.",
+                "metrics.json",
+            )
+        )
+
+    if not m.slices:
+        out.append(
+            Limitation(
+                "no-slices",
+                "metrics.json has no per-slice metrics, so failures hidden by the aggregate are "
+                "not visible.",
+                "metrics.json",
+                f"tuneproof eval {ev.run_dir}",
+            )
+        )
+
+    if ev.checks is None:
+        out.append(
+            Limitation(
+                "no-checks",
+                "No data-quality checks were recorded: duplicates, leakage and label noise are "
+                "unknown.",
+                "checks.json",
+                f"tuneproof check CONFIG --output {ev.run_dir}",
+            )
+        )
+    elif ev.checks.errors:
+        by_check = Counter(f.check for f in ev.checks.findings if f.severity == "error")
+        listed = _list([f"{k} ×{v}" for k, v in by_check.most_common()])
+        out.append(
+            Limitation(
+                "check-errors",
+                f"Data checks found {ev.checks.errors} error-level finding(s) ({listed}) that "
+                "training went ahead with; the metrics may be inflated (leakage) or noisy.",
+                "checks.json",
+            )
+        )
+
+    seeds = ev.manifest.seeds if ev.manifest else ()
+    if len(seeds) <= 1:
+        seed = seeds[0] if seeds else (ev.manifest.seed if ev.manifest else None)
+        out.append(
+            Limitation(
+                "single-seed",
+                f"One training seed only ({seed if seed is not None else 'unknown'}): run-to-run "
+                "variance is not measured, and differences smaller than it may not be real.",
+                "manifest.json",
+            )
+        )
+
+    if ev.manifest and ev.manifest.hardware.cpu_only:
+        cores = ev.manifest.hardware.cpu_count
+        out.append(
+            Limitation(
+                "cpu-only",
+                f"Trained on CPU only ({cores or '?'} cores): throughput figures do not transfer "
+                "to GPUs, and mixed precision was not exercised.",
+                "manifest.json",
+            )
+        )
+
+    steps = m.training.global_step
+    if steps is not None and steps < MIN_STEPS:
+        out.append(
+            Limitation(
+                "few-steps",
+                f"Only {steps} optimizer steps ({m.training.epochs or 0:.2g} epochs): the model "
+                "may be far from converged.",
+                "metrics.json",
+            )
+        )
+
+    head = m.headline
+    if m.n is not None and m.n < MIN_EVAL_ROWS:
+        out.append(
+            Limitation(
+                "small-eval-set",
+                f"The {m.split} split has {m.n} rows; intervals are wide and small differences "
+                "are noise.",
+                "metrics.json",
+            )
+        )
+    elif head and head.ci and head.ci[1] - head.ci[0] > WIDE_CI:
+        out.append(
+            Limitation(
+                "wide-interval",
+                f"The {m.main_metric} interval is {head.ci[1] - head.ci[0]:.2f} wide.",
+                "metrics.json",
+            )
+        )
+    if head is not None and head.ci is None:
+        out.append(
+            Limitation(
+                "no-interval",
+                f"The headline {m.main_metric} has no confidence interval.",
+                "metrics.json",
+                f"tuneproof eval {ev.run_dir}",
+            )
+        )
+
+    if ev.stress is None:
+        out.append(
+            Limitation(
+                "no-stress-tests",
+                "No behaviour (stress) tests were run: robustness to casing, punctuation, "
+                "negation and the like is unmeasured.",
+                "stress.json",
+                f"tuneproof stress {ev.run_dir} --data FILE",
+            )
+        )
+    else:
+        bad = [
+            t
+            for t in ev.stress
+            if t.failure_rate is not None and t.failure_rate > HIGH_STRESS_FAILURE
+        ]
+        if bad:
+            out.append(
+                Limitation(
+                    "stress-failures",
+                    "Behaviour tests fail often: "
+                    + _list([f"{t.name} {t.failure_rate:.0%}" for t in bad if t.failure_rate])
+                    + ".",
+                    "stress.json",
+                )
+            )
+
+    if ev.manifest and ev.manifest.git_dirty:
+        out.append(
+            Limitation(
+                "uncommitted-code",
+                "The code had uncommitted changes when the run started; its git commit alone "
+                "does not reproduce it.",
+                "manifest.json",
+            )
+        )
+    if ev.manifest and ev.manifest.status not in (None, "complete"):
+        out.append(
+            Limitation(
+                "incomplete-run",
+                f"manifest.json says the run is '{ev.manifest.status}', not complete.",
+                "manifest.json",
+            )
+        )
+    if comparison is not None and comparison.regressions:
+        out.append(
+            Limitation(
+                "regressions",
+                "Regressed against the baseline on "
+                + _list([v.key for v in comparison.regressions])
+                + ".",
+                "predictions.jsonl",
+            )
+        )
+    return tuple(out)
+
+
+def evaluated_languages(ev: RunEvidence) -> tuple[str, ...]:
+    """ISO codes of the language slices that have rows, the largest first."""
+    langs = [s for s in ev.metrics.slices if s.name == "language" and (s.n or 0) > 0]
+    langs.sort(key=lambda s: -(s.n or 0))
+    return tuple(s.value for s in langs if _LANG_CODE.match(s.value))

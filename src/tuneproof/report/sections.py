@@ -1,0 +1,310 @@
+"""The records each report section is drawn from, selected (never recomputed) from the evidence."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tuneproof.report.baseline import BaselineComparison, flatten
+from tuneproof.report.bundle import MetricValue, Prediction, RunEvidence, SliceResult
+
+# Packages whose versions go into the `pip install` line (python is a separate line).
+_NOT_PIP = {"python"}
+_LOCAL_VERSION = re.compile(r"\+.*$")
+
+
+@dataclass(frozen=True)
+class Summary:
+    name: str
+    task: str
+    model: str
+    strategy: str
+    split: str
+    n: int | None
+    headline: MetricValue | None
+    main_metric: str
+    baseline_name: str | None
+    baseline_value: float | None
+    delta: float | None
+    verdict: str | None
+
+
+def summary(ev: RunEvidence, comparison: BaselineComparison | None) -> Summary:
+    m = ev.metrics
+    model = ev.config_value("model.name") or (ev.manifest.model if ev.manifest else None)
+    t = m.training
+    strategy = t.strategy or ev.config_value("strategy.kind") or "unknown"
+    if t.trainable_params is not None and t.total_params:
+        strategy += f" ({t.trainable_params:,} of {t.total_params:,} parameters trainable)"
+    overall = comparison.overall if comparison else None
+    return Summary(
+        name=ev.name,
+        task=m.task,
+        model=str(model or "unknown"),
+        strategy=strategy,
+        split=m.split,
+        n=m.n,
+        headline=m.headline,
+        main_metric=m.main_metric,
+        baseline_name=comparison.baseline_name if comparison else None,
+        baseline_value=overall.baseline if overall else None,
+        delta=overall.delta if overall else None,
+        verdict=overall.verdict if overall else None,
+    )
+
+
+def config_rows(ev: RunEvidence) -> tuple[tuple[str, str], ...]:
+    """The resolved config as (dotted key, value) rows."""
+    if ev.config is None:
+        return ()
+    return tuple((k, show(v)) for k, v in flatten(ev.config).items())
+
+
+def show(v: Any, limit: int = 300) -> str:
+    """A JSON value as display text (strings as they are), cut to ``limit`` characters."""
+    text = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    text: str
+    gold: str
+    pred: str
+    score: float | None
+
+
+@dataclass(frozen=True)
+class SliceExamples:
+    key: str
+    wrong: int
+    total: int
+    metric: MetricValue | None
+    examples: tuple[Example, ...]
+
+
+def _example(p: Prediction) -> Example:
+    return Example(p.id, show(p.text), show(p.gold, 80), show(p.pred, 80), p.score)
+
+
+def worst_examples(
+    ev: RunEvidence, *, per_slice: int = 3, max_slices: int = 8
+) -> tuple[SliceExamples, ...]:
+    """Wrong predictions, most confident first, for the weakest slices (by their metric in
+    metrics.json); the whole eval set when rows carry no slice tags."""
+    if not ev.predictions or not has_errors_notion(ev.predictions):
+        return ()
+    wrong = sorted((p for p in ev.predictions if not p.correct), key=lambda p: -(p.score or 0.0))
+    main = ev.metrics.main_metric
+
+    def weakest_first(s: SliceResult) -> float:
+        m = s.metric(main)
+        return m.value if m is not None else float("inf")
+
+    ordered = sorted(ev.metrics.slices, key=weakest_first)
+    out = []
+    for s in ordered:
+        rows = [p for p in wrong if s.key in p.slice_keys]
+        if not rows:
+            continue
+        total = sum(1 for p in ev.predictions if s.key in p.slice_keys)
+        out.append(
+            SliceExamples(
+                s.key, len(rows), total, s.metric(main), tuple(map(_example, rows[:per_slice]))
+            )
+        )
+        if len(out) == max_slices:
+            break
+    if not out and wrong:
+        out.append(
+            SliceExamples(
+                "overall",
+                len(wrong),
+                len(ev.predictions),
+                ev.metrics.headline,
+                tuple(map(_example, wrong[: per_slice + 2])),
+            )
+        )
+    return tuple(out)
+
+
+def wrong_count(ev: RunEvidence) -> tuple[int, int, str] | None:
+    """(wrong, total, file): from metrics.json's failure analysis, else counted in
+    predictions.jsonl (tasks without a notion of "wrong", like regression, have neither)."""
+    f = ev.metrics.failures
+    if f is not None and f.n_errors is not None and f.n_rows is not None:
+        return f.n_errors, f.n_rows, "metrics.json"
+    if ev.predictions is None or not has_errors_notion(ev.predictions):
+        return None
+    return sum(1 for p in ev.predictions if not p.correct), len(ev.predictions), "predictions.jsonl"
+
+
+def has_errors_notion(rows: tuple[Prediction, ...]) -> bool:
+    """False for numeric gold values (similarity/regression): every row would count as wrong."""
+    return not any(isinstance(p.gold, float) or isinstance(p.pred, float) for p in rows)
+
+
+@dataclass(frozen=True)
+class ShaCheck:
+    split: str
+    path: str
+    sha256: str
+    rows: int | None
+    file: str | None  # the file to hash, None when the fingerprint is not of a local file
+
+
+@dataclass(frozen=True)
+class Reproduce:
+    python: str | None
+    pip: str | None
+    local_versions: tuple[str, ...]  # e.g. torch 2.13.0+cpu: install from that build's index
+    command: str | None
+    sha_checks: tuple[ShaCheck, ...]
+    environment: tuple[tuple[str, str], ...]
+
+
+def reproduce(ev: RunEvidence) -> Reproduce:
+    man = ev.manifest
+    if man is None:
+        return Reproduce(None, None, (), None, (), ())
+    versions = dict(man.versions)
+    pins, local = [], []
+    for pkg, ver in man.versions:
+        if pkg in _NOT_PIP:
+            continue
+        plain = _LOCAL_VERSION.sub("", ver)
+        if plain != ver:
+            local.append(f"{pkg} {ver}")
+        pins.append(f"{pkg}=={plain}")
+    checks = []
+    seen: set[str] = set()
+    for d in man.data:
+        if not d.sha256:
+            continue
+        file = d.path.split("#", 1)[0]
+        local_file = None if file.startswith("hf:") or file in seen else file
+        seen.add(file)
+        checks.append(ShaCheck(d.split, d.path, d.sha256, d.rows, local_file))
+    hw = man.hardware
+    env: list[tuple[str, str]] = [("python", versions.get("python", "?"))]
+    env += [(k, v) for k, v in man.versions if k != "python"]
+    env += [
+        ("platform", hw.platform or "?"),
+        ("CPU cores", str(hw.cpu_count) if hw.cpu_count is not None else "?"),
+        (
+            "GPU",
+            ", ".join(hw.gpus) if hw.gpus else ("none (CPU only)" if hw.cuda is False else "?"),
+        ),
+        ("seed", str(man.seed) if man.seed is not None else "?"),
+        (
+            "git commit",
+            (man.git_commit or "?") + (" (uncommitted changes)" if man.git_dirty else ""),
+        ),
+        ("started", man.started or "?"),
+        ("ended", man.ended or "?"),
+    ]
+    return Reproduce(
+        python=versions.get("python"),
+        pip="pip install " + " ".join(pins) if pins else None,
+        local_versions=tuple(local),
+        command=shlex.join(man.command) if man.command else None,
+        sha_checks=tuple(checks),
+        environment=tuple(env),
+    )
+
+
+def demote_headings(markdown: str, levels: int = 2) -> str:
+    """Shift ATX headings down so an embedded document nests under a report section."""
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        if not fenced and re.match(r"^#{1,6} ", line):
+            hashes = len(line) - len(line.lstrip("#"))
+            line = "#" * min(6, hashes + levels) + line[hashes:]
+        out.append(line)
+    return "\n".join(out)
+
+
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)
+
+
+def escape_raw_html(markdown: str) -> str:
+    """Make raw HTML in Markdown inert (``<`` -> ``&lt;``) outside code, which stays literal, so
+    an embedded document renders the same but cannot add tags."""
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+            out.append(line)
+            continue
+        if fenced:
+            out.append(line)
+            continue
+        parts, last = [], 0
+        for m in _CODE_SPAN.finditer(line):
+            parts.append(line[last : m.start()].replace("<", "&lt;"))
+            parts.append(m.group(0))
+            last = m.end()
+        parts.append(line[last:].replace("<", "&lt;"))
+        out.append("".join(parts))
+    return "\n".join(out)
+
+
+def verdict_map(comparison: BaselineComparison | None) -> Mapping[str, str]:
+    return {v.key: v.verdict for v in comparison.verdicts} if comparison else {}
+
+
+def repro_script(ev: RunEvidence, r: Reproduce) -> str | None:
+    """The shell lines to re-run the run: environment, pinned packages, data check, command."""
+    if ev.manifest is None:
+        return None
+    lines = []
+    if r.python:
+        lines.append(f"# Python {r.python}")
+    lines.append("python -m venv .venv && . .venv/bin/activate")
+    if r.pip:
+        lines.append(r.pip)
+    for lv in r.local_versions:
+        lines.append(f"# {lv} is a local build: install it from that build's package index")
+    if ev.manifest.cwd:  # data paths and the command are relative to where the run started
+        lines.append(f"cd {shlex.quote(ev.manifest.cwd)}")
+    checks = [c for c in r.sha_checks if c.file]
+    if checks:
+        lines.append("# the data must be the same bytes:")
+        lines += [f"echo {shlex.quote(f'{c.sha256}  {c.file}')} | sha256sum -c -" for c in checks]
+    if r.command:
+        lines.append(r.command)
+    lines.append(
+        f"# or from the resolved config: tuneproof train {shlex.quote(str(ev.run_dir))}"
+        f"/config.yaml -o {shlex.quote(str(ev.run_dir))}-repro"
+    )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class CurveTable:
+    columns: tuple[str, ...]
+    rows: tuple[tuple[float, tuple[float | None, ...]], ...]  # (step, values per column)
+
+
+def curve_table(ev: RunEvidence, max_rows: int = 12) -> CurveTable | None:
+    """The training curves as a few evenly spaced rows (for Markdown, which has no charts)."""
+    names = ["loss", "eval_loss", f"eval_{ev.metrics.main_metric}"]
+    curves = [c for c in (ev.metrics.curve(n) for n in names) if c is not None and c.points]
+    if not curves:
+        return None
+    steps = sorted({p.step for c in curves for p in c.points})
+    if len(steps) > max_rows:
+        idx = sorted({round(i * (len(steps) - 1) / (max_rows - 1)) for i in range(max_rows)})
+        steps = [steps[i] for i in idx]
+    lookup = [{p.step: p.value for p in c.points} for c in curves]
+    return CurveTable(
+        tuple(c.name for c in curves),
+        tuple((s, tuple(d.get(s) for d in lookup)) for s in steps),
+    )
