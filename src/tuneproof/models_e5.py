@@ -149,7 +149,8 @@ def bert_state_dict(header: E5Header, tensors: dict[str, np.ndarray]) -> dict[st
     out: dict[str, torch.Tensor] = {}
     for src, dst in EMB_MAP.items():
         t = tensors[src]
-        out[dst] = torch.from_numpy(t.reshape(-1, h) if t.size > h else t)
+        # tables are [rows, hidden] by name: a one-row table (type_vocab 1) is still a matrix
+        out[dst] = torch.from_numpy(t if ".ln." in src else t.reshape(-1, h))
     for i in range(header.layers):
         for short, module in LAYER_MAP.items():
             prefix = f"encoder.layer.{i}.{module}"

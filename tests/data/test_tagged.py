@@ -53,3 +53,13 @@ def test_builtin_pos_corpus_is_a_seeded_80_10_10_split():
     assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
     first = frames["test"].iloc[0]
     assert len(first["tokens"]) == len(first["tags"]) and first["lang"] == "en"
+
+
+def test_training_data_may_be_a_conll_file(tmp_path):
+    from tuneproof.data.load import read_table
+
+    path = tmp_path / "train.conll"
+    path.write_text("EU NNP B-ORG\nrejects VBZ O\n\nPeter NNP B-PER\n", encoding="utf-8")
+    df = read_table(path)
+    assert list(df["tokens"]) == [["EU", "rejects"], ["Peter"]]
+    assert list(df["tags"]) == [["B-ORG", "O"], ["B-PER"]]

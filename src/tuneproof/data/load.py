@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from tuneproof.config import DataConfig
 
 SPLITS = ("train", "validation", "test")
-SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet")
+SUFFIXES = (".csv", ".tsv", ".jsonl", ".json", ".parquet", ".conll", ".conllu", ".txt")
+TAGGED = (".conll", ".conllu", ".txt")  # token-classification text: rows of id, tokens, tags
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,10 @@ def read_table(path: str | Path) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise UserError(f"{path}: unsupported format '{suffix}'; use one of {', '.join(SUFFIXES)}")
+    if suffix in TAGGED:
+        from tuneproof.data.tagged import read_tagged
+
+        return read_tagged(path)
     try:
         if suffix == ".parquet":
             df = pd.read_parquet(path)

@@ -89,7 +89,7 @@ def test_bad_input_gives_one_line_errors(files: dict[str, Path], tmp_path: Path)
     assert missing.startswith(f"{files['train']}: no column 'sentence'")
     assert "set --text" in missing and "\n" not in missing
     assert "file not found" in user_error(invoke("--train", str(tmp_path / "nope.csv")))
-    bad = tmp_path / "bad.txt"
+    bad = tmp_path / "bad.xlsx"
     bad.write_text("x")
     assert "unsupported format" in user_error(invoke("--train", str(bad)))
     assert "no such check" in user_error(invoke("--train", str(files["train"]), "--skip", "lekage"))
