@@ -96,7 +96,13 @@ def run_demo(output: Path, *, strategy: str = "full", console: Console | None = 
             )
 
     console.rule("[bold]4/5 stress tests (CheckList-style) on the English test split")
-    run_stress(output, files["test"], console=console)
+    stress = run_stress(output, files["test"], console=console)
+    for t in stress.tests:
+        if t.failure_rate is not None:
+            console.print(
+                f"  {t.name:<15} {t.kind:<12} failure rate {t.failure_rate:6.1%} "
+                f"({t.failures}/{t.applicable})"
+            )
 
     console.rule("[bold]5/5 evidence report")
     report = build_report(output)

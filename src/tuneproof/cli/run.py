@@ -89,8 +89,17 @@ def print_summary(result: object) -> None:
     table.add_row(
         "trainable", f"{s.trainable_params:,} of {s.total_params:,} ({s.trainable_percent:.2f} %)"
     )
-    for k, v in m["overall"].items():
-        table.add_row(f"{m['split']} {k}", f"{v:.4f}" if isinstance(v, float) else str(v))
+    overall = m["overall"]
+    for k, v in overall.items():
+        if k.endswith("_ci") or k == "small_n":
+            continue
+        text = f"{v:.4f}" if isinstance(v, float) else str(v)
+        ci = overall.get(f"{k}_ci")
+        if ci:
+            text += f"  (95 % CI {ci[0]:.4f} – {ci[1]:.4f})"
+        table.add_row(f"{m['split']} {k}", text)
+    if overall.get("small_n"):
+        table.add_row("", "[yellow]few test rows: the intervals are wide[/]")
     table.add_row(
         "steps / epochs", f"{m['training']['global_step']} / {m['training']['epochs']:.2f}"
     )

@@ -25,6 +25,7 @@ class Summary:
     strategy: str
     split: str
     n: int | None
+    sources: str  # "name (rows), ..." of the evaluated files; "" for the run's own split
     headline: MetricValue | None
     main_metric: str
     baseline_name: str | None
@@ -48,6 +49,9 @@ def summary(ev: RunEvidence, comparison: BaselineComparison | None) -> Summary:
         strategy=strategy,
         split=m.split,
         n=m.n,
+        sources=", ".join(
+            f"{d.split} ({d.rows:,})" if d.rows is not None else d.split for d in m.eval_data
+        ),
         headline=m.headline,
         main_metric=m.main_metric,
         baseline_name=comparison.baseline_name if comparison else None,
