@@ -12,7 +12,7 @@ from tuneproof.evaluate.metrics import (
     confusion_metrics,
     percentile_interval,
     resample,
-    slice_rng,
+    rows_rng,
     small_n,
     summarize,
     summarize_rows,
@@ -74,7 +74,7 @@ def test_bootstrap_distribution_of_accuracy_is_the_exact_binomial(n, right):
 
     p_hat, b = right / n, 20_000
     rm = analyse(exact_rows(n, right, "x"), TASK.metrics_from_rows)
-    dist = resample(rm, np.arange(n), b, slice_rng(3, "overall"))[0]["accuracy"]
+    dist = resample(rm, np.arange(n), b, np.random.default_rng(3))[0]["accuracy"]
     counts = np.rint(dist * n).astype(int)
     assert np.allclose(counts / n, dist)  # the confusion path gives exact k/n values
     assert dist.mean() == pytest.approx(p_hat, abs=4 * math.sqrt(p_hat * (1 - p_hat) / n / b))
@@ -116,7 +116,7 @@ def test_intervals_cover_the_true_accuracy_about_95_percent_of_the_time():
     for t in range(trials):
         rows = binary_rows(n, true_p, seed=1000 + t)
         rm = analyse(rows, TASK.metrics_from_rows)
-        dist = resample(rm, np.arange(n), 1000, slice_rng(t, "overall"))[0]
+        dist = resample(rm, np.arange(n), 1000, np.random.default_rng(t))[0]
         lo, hi = percentile_interval(dist["accuracy"])
         covered += lo <= true_p <= hi
     assert 0.90 <= covered / trials <= 0.985
@@ -177,7 +177,7 @@ def test_per_row_means_use_the_fast_path_and_others_the_general_one():
     assert s.overall.ci["longest"] is not None
     # the mean path reproduces a direct NumPy bootstrap with the same indices
     per_row = rm.per_row["f1"]
-    idx = slice_rng(0, "overall").integers(0, 200, size=(500, 200))
+    idx = rows_rng(0, np.arange(200)).integers(0, 200, size=(500, 200))
     direct = np.percentile(per_row[idx].mean(axis=1), [2.5, 97.5])
     assert (lo, hi) == pytest.approx(tuple(direct))
 
@@ -197,13 +197,16 @@ def test_seeded_and_independent_of_other_slices():
     assert a.slices["lang=fr"].ci == b.slices["lang=fr"].ci
     rm = analyse(rows, TASK.metrics_from_rows)
     pos = np.arange(0, 400, 2)
-    d7 = resample(rm, pos, 200, slice_rng(7, "lang=fr"))[0]["accuracy"]
-    d8 = resample(rm, pos, 200, slice_rng(8, "lang=fr"))[0]["accuracy"]
+    d7 = resample(rm, pos, 200, np.random.default_rng(7))[0]["accuracy"]
+    d8 = resample(rm, pos, 200, np.random.default_rng(8))[0]["accuracy"]
     assert not np.array_equal(d7, d8)  # the seed drives the resamples
     for r in rows:  # another dimension appears: the fr interval must not move
         r["slices"]["extra"] = "x"
     d = summarize_rows(rows, TASK.metrics_from_rows, "accuracy", seed=7)
     assert d.slices["lang=fr"].ci == a.slices["lang=fr"].ci
+    # a slice holding exactly the overall rows gets the overall interval, not a second opinion
+    assert d.slices["extra=x"].ci == d.overall.ci
+    assert d.slices["lang=fr"].ci != d.slices["lang=en"].ci
 
 
 def test_small_n_rule():

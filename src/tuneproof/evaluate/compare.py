@@ -34,8 +34,8 @@ from tuneproof.evaluate.metrics import (
     numeric,
     percentile_interval,
     resample,
+    rows_rng,
     slice_positions,
-    slice_rng,
     small_n,
 )
 
@@ -224,7 +224,7 @@ def compare_rows(
             rm_a,
             pos,
             n_resamples,
-            slice_rng(seed, key),
+            rows_rng(seed, pos),
             general_resamples=GENERAL_RESAMPLES,
             others=[rm_b],
         )

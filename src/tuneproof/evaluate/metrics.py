@@ -22,8 +22,10 @@ gives the *same* number as ``metrics_from_rows`` — checked on the full data be
 - ``general``: anything else: ``metrics_from_rows`` on each resample, with fewer resamples
   (``general_resamples``, default 200) to bound the cost.
 
-Each slice draws its indices from its own generator seeded with ``(seed, crc32(slice key))``, so
-a slice's interval does not depend on which other slices exist or their order.
+Each slice draws its indices from its own generator seeded with ``(seed, crc32(its row
+positions))``, so a slice's interval does not depend on which other slices exist or their order,
+and two slices that hold the same rows (``language=en`` and ``script=Latin`` on English data) get
+the same interval and the same verdict.
 
 **small_n** is set when the interval means little: fewer than :data:`MIN_N` rows, or, for a
 proportion (accuracy-like main metric), fewer than :data:`MIN_MINORITY` rows on its minority side
@@ -276,9 +278,10 @@ def _per_row_values(
     return {m: v for m, v in values.items() if _close(float(np.mean(v)), full[m])}
 
 
-def slice_rng(seed: int, key: str) -> np.random.Generator:
-    """A generator per slice: its indices do not depend on the other slices."""
-    return np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
+def rows_rng(seed: int, positions: np.ndarray) -> np.random.Generator:
+    """A generator per set of rows: the same rows always get the same resamples."""
+    raw = np.ascontiguousarray(positions, dtype=np.int64).tobytes()
+    return np.random.default_rng([seed, zlib.crc32(raw)])
 
 
 def index_chunks(
@@ -389,7 +392,7 @@ def slice_metrics(
             rm,
             positions,
             n_resamples,
-            slice_rng(seed, key),
+            rows_rng(seed, positions),
             general_resamples=general_resamples,
         )[0]
         ci = {m: percentile_interval(dist[m], confidence) for m in point if m in dist}
