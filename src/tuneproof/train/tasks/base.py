@@ -102,6 +102,53 @@ def trainer_predict_rows(
     return task.prediction_rows(prepared, split, out.predictions)
 
 
+def from_base(
+    auto_class: str, model_path: str, config: RunConfig, **kwargs: Any
+) -> PreTrainedModel:
+    """``transformers.<auto_class>.from_pretrained`` of the base model, the one place that applies
+    the config's revision and remote-code flag and the strategy's load arguments (dtype for LoRA
+    in bf16/fp16, 4-bit for QLoRA)."""
+    import transformers
+
+    from tuneproof.train.strategy import base_model_kwargs
+
+    model: PreTrainedModel = getattr(transformers, auto_class).from_pretrained(
+        model_path,
+        revision=config.model.revision,
+        trust_remote_code=config.model.trust_remote_code,
+        **base_model_kwargs(config),
+        **kwargs,
+    )
+    return model
+
+
+def load_saved(auto_class: str, model_dir: Path) -> PreTrainedModel:
+    """A run's ``model/`` folder: PEFT's ``AutoPeftModelFor...`` when it holds an adapter (the base
+    model is found from the adapter's config), else ``transformers.<auto_class>``."""
+    if (model_dir / "adapter_config.json").exists():
+        import peft
+
+        peft_class = auto_class.replace("AutoModel", "AutoPeftModel", 1)
+        adapted: PreTrainedModel = getattr(peft, peft_class).from_pretrained(model_dir)
+        return adapted
+    import transformers
+
+    model: PreTrainedModel = getattr(transformers, auto_class).from_pretrained(model_dir)
+    return model
+
+
+def metrics_through_rows(
+    task: TaskAdapter, prepared: Prepared, split: str
+) -> Callable[[EvalPrediction], dict[str, float]]:
+    """``compute_metrics`` that goes through the prediction rows, so metrics during training and
+    the final metrics are computed the same way (truncated words, windows mapped to questions)."""
+
+    def compute(ev: EvalPrediction) -> dict[str, float]:
+        return task.metrics_from_rows(task.prediction_rows(prepared, split, ev.predictions))
+
+    return compute
+
+
 def source_name(data: LoadedData, split: str) -> str:
     """The file (or HF split) a split came from, for error messages."""
     return data.sources[split].path if split in data.sources else split

@@ -9,7 +9,7 @@ import numpy as np
 
 from tuneproof.data.load import require_columns
 from tuneproof.errors import UserError
-from tuneproof.train.tasks.base import Prepared, trainer_predict_rows
+from tuneproof.train.tasks.base import Prepared, from_base, load_saved, trainer_predict_rows
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -146,29 +146,18 @@ class SequenceClassification:
     def build_model(
         self, model_path: str, prepared: Prepared, config: RunConfig
     ) -> PreTrainedModel:
-        from transformers import AutoModelForSequenceClassification
-
-        from tuneproof.train.strategy import base_model_kwargs
-
         names = prepared.label_names or []
-        return AutoModelForSequenceClassification.from_pretrained(
+        return from_base(
+            "AutoModelForSequenceClassification",
             model_path,
+            config,
             num_labels=len(names),
             id2label=dict(enumerate(names)),
             label2id={n: i for i, n in enumerate(names)},
-            revision=config.model.revision,
-            trust_remote_code=config.model.trust_remote_code,
-            **base_model_kwargs(config),  # dtype for LoRA in bf16/fp16, 4-bit for QLoRA
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        if (model_dir / "adapter_config.json").exists():
-            from peft import AutoPeftModelForSequenceClassification
-
-            return AutoPeftModelForSequenceClassification.from_pretrained(model_dir)  # type: ignore[return-value]
-        from transformers import AutoModelForSequenceClassification
-
-        return AutoModelForSequenceClassification.from_pretrained(model_dir)
+        return load_saved("AutoModelForSequenceClassification", model_dir)
 
     def predict_rows(
         self, trainer: Trainer, prepared: Prepared, split: str

@@ -23,6 +23,9 @@ from tuneproof.errors import UserError
 from tuneproof.train.tasks.base import (
     Prepared,
     column_texts,
+    from_base,
+    load_saved,
+    metrics_through_rows,
     source_name,
     trainer_predict_rows,
 )
@@ -358,25 +361,14 @@ class ExtractiveQA:
     def build_model(
         self, model_path: str, prepared: Prepared, config: RunConfig
     ) -> PreTrainedModel:
-        from transformers import AutoModelForQuestionAnswering
-
-        from tuneproof.train.strategy import base_model_kwargs
-
-        return AutoModelForQuestionAnswering.from_pretrained(
+        return from_base(
+            "AutoModelForQuestionAnswering",
             model_path,
-            revision=config.model.revision,
-            trust_remote_code=config.model.trust_remote_code,
-            **base_model_kwargs(config),
+            config,
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        if (model_dir / "adapter_config.json").exists():
-            from peft import AutoPeftModelForQuestionAnswering
-
-            return AutoPeftModelForQuestionAnswering.from_pretrained(model_dir)  # type: ignore[return-value]
-        from transformers import AutoModelForQuestionAnswering
-
-        return AutoModelForQuestionAnswering.from_pretrained(model_dir)
+        return load_saved("AutoModelForQuestionAnswering", model_dir)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorWithPadding
@@ -391,10 +383,7 @@ class ExtractiveQA:
     def compute_metrics(
         self, prepared: Prepared, split: str
     ) -> Callable[[EvalPrediction], dict[str, float]]:
-        def compute(ev: EvalPrediction) -> dict[str, float]:
-            return self.metrics_from_rows(self.prediction_rows(prepared, split, ev.predictions))
-
-        return compute
+        return metrics_through_rows(self, prepared, split)
 
     def prediction_rows(
         self, prepared: Prepared, split: str, predictions: Any

@@ -18,6 +18,8 @@ from tuneproof.errors import UserError
 from tuneproof.train.tasks.base import (
     Prepared,
     column_texts,
+    from_base,
+    load_saved,
     source_name,
     trainer_predict_rows,
 )
@@ -111,27 +113,16 @@ class SentenceSimilarity:
     def build_model(
         self, model_path: str, prepared: Prepared, config: RunConfig
     ) -> PreTrainedModel:
-        from transformers import AutoModelForSequenceClassification
-
-        from tuneproof.train.strategy import base_model_kwargs
-
-        return AutoModelForSequenceClassification.from_pretrained(
+        return from_base(
+            "AutoModelForSequenceClassification",
             model_path,
+            config,
             num_labels=1,
             problem_type="regression",
-            revision=config.model.revision,
-            trust_remote_code=config.model.trust_remote_code,
-            **base_model_kwargs(config),
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        if (model_dir / "adapter_config.json").exists():
-            from peft import AutoPeftModelForSequenceClassification
-
-            return AutoPeftModelForSequenceClassification.from_pretrained(model_dir)  # type: ignore[return-value]
-        from transformers import AutoModelForSequenceClassification
-
-        return AutoModelForSequenceClassification.from_pretrained(model_dir)
+        return load_saved("AutoModelForSequenceClassification", model_dir)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorWithPadding

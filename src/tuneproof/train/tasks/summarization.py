@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tuneproof.errors import UserError
-from tuneproof.train.tasks.base import Prepared, source_name
+from tuneproof.train.tasks.base import Prepared, from_base, load_saved, source_name
 from tuneproof.train.tasks.classification import row_ids
 
 if TYPE_CHECKING:
@@ -199,25 +199,14 @@ class Summarization:
     def build_model(
         self, model_path: str, prepared: Prepared, config: RunConfig
     ) -> PreTrainedModel:
-        from transformers import AutoModelForCausalLM
-
-        from tuneproof.train.strategy import base_model_kwargs
-
-        return AutoModelForCausalLM.from_pretrained(
+        return from_base(
+            "AutoModelForCausalLM",
             model_path,
-            revision=config.model.revision,
-            trust_remote_code=config.model.trust_remote_code,
-            **base_model_kwargs(config),
+            config,
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        if (model_dir / "adapter_config.json").exists():
-            from peft import AutoPeftModelForCausalLM
-
-            return AutoPeftModelForCausalLM.from_pretrained(model_dir)  # type: ignore[return-value]
-        from transformers import AutoModelForCausalLM
-
-        return AutoModelForCausalLM.from_pretrained(model_dir)
+        return load_saved("AutoModelForCausalLM", model_dir)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorForSeq2Seq

@@ -17,7 +17,14 @@ import numpy as np
 
 from tuneproof.data.load import require_columns
 from tuneproof.errors import UserError
-from tuneproof.train.tasks.base import Prepared, source_name, trainer_predict_rows
+from tuneproof.train.tasks.base import (
+    Prepared,
+    from_base,
+    load_saved,
+    metrics_through_rows,
+    source_name,
+    trainer_predict_rows,
+)
 from tuneproof.train.tasks.classification import row_ids, softmax
 
 if TYPE_CHECKING:
@@ -222,29 +229,18 @@ class TokenClassification:
     def build_model(
         self, model_path: str, prepared: Prepared, config: RunConfig
     ) -> PreTrainedModel:
-        from transformers import AutoModelForTokenClassification
-
-        from tuneproof.train.strategy import base_model_kwargs
-
         names = prepared.label_names or []
-        return AutoModelForTokenClassification.from_pretrained(
+        return from_base(
+            "AutoModelForTokenClassification",
             model_path,
+            config,
             num_labels=len(names),
             id2label=dict(enumerate(names)),
             label2id={n: i for i, n in enumerate(names)},
-            revision=config.model.revision,
-            trust_remote_code=config.model.trust_remote_code,
-            **base_model_kwargs(config),
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        if (model_dir / "adapter_config.json").exists():
-            from peft import AutoPeftModelForTokenClassification
-
-            return AutoPeftModelForTokenClassification.from_pretrained(model_dir)  # type: ignore[return-value]
-        from transformers import AutoModelForTokenClassification
-
-        return AutoModelForTokenClassification.from_pretrained(model_dir)
+        return load_saved("AutoModelForTokenClassification", model_dir)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorForTokenClassification
@@ -259,11 +255,7 @@ class TokenClassification:
     def compute_metrics(
         self, prepared: Prepared, split: str
     ) -> Callable[[EvalPrediction], dict[str, float]]:
-        # Through the rows, so in-training and final metrics count truncated words alike.
-        def compute(ev: EvalPrediction) -> dict[str, float]:
-            return self.metrics_from_rows(self.prediction_rows(prepared, split, ev.predictions))
-
-        return compute
+        return metrics_through_rows(self, prepared, split)
 
     def prediction_rows(
         self, prepared: Prepared, split: str, predictions: Any
