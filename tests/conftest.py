@@ -51,7 +51,9 @@ def tiny_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ]
     vocab += [".", ",", "!", "?", "'"]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tok = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    # vocab=, not vocab_file=: transformers 5 ignores vocab_file and every word becomes [UNK]
+    tok = BertTokenizerFast(vocab=str(folder / "vocab.txt"), do_lower_case=True)
+    assert tok.tokenize(POSITIVE[0]) == [POSITIVE[0]]
     tok.save_pretrained(folder)
     cfg = BertConfig(
         vocab_size=len(vocab),

@@ -109,7 +109,7 @@ def tokenizer_folder(tmp_path: Path, texts: list[str]) -> Path:
     folder = tmp_path / "tok"
     folder.mkdir()
     (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *words]))
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
+    BertTokenizerFast(vocab=str(folder / "vocab.txt")).save_pretrained(folder)
     return folder
 
 

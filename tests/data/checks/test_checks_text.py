@@ -86,7 +86,7 @@ def test_truncation_share_with_a_real_tokenizer(texts: list[str], tmp_path: Path
     words = sorted({w for t in texts for w in t.split()})
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *words]) + "\n")
-    tok = BertTokenizerFast(vocab_file=str(vocab))
+    tok = BertTokenizerFast(vocab=str(vocab))
     texts[0] = " ".join(texts[1:4])  # 60 words: longer than 32 tokens
     texts[1] = texts[2] + " " + texts[3]  # 40 words
     out = run(texts, "length_outlier", tokenizer=tok, max_length=32)
