@@ -68,3 +68,31 @@ def test_init_template_is_a_valid_config(tmp_path: Path) -> None:
 
     cfg = parse_config(yaml.safe_load(starter_config("sequence-classification")))
     assert cfg.data.builtin == "polarity-en" and cfg.model.name == "minilm-l6"
+
+
+@pytest.mark.parametrize(
+    ("task", "builtin"),
+    [
+        ("token-classification", "synthetic-ner"),
+        ("extractive-qa", "synthetic-qa"),
+        ("summarization", "synthetic-summarization"),
+        ("similarity", "synthetic-similarity"),
+    ],
+)
+def test_every_task_has_a_starter_whose_data_the_task_accepts(task: str, builtin: str) -> None:
+    """`tuneproof init --task T` trains as it is: the config is valid and the task adapter
+    prepares its built-in data (the training itself is in tests/train/tasks/)."""
+    from transformers import AutoTokenizer
+
+    from tuneproof.data.load import load_splits
+    from tuneproof.models import resolve_model
+    from tuneproof.train.tasks import get_task
+    from tuneproof.train.templates import starter_config
+
+    cfg = parse_config(yaml.safe_load(starter_config(task)))
+    assert cfg.task == task and cfg.data.builtin == builtin
+    data = load_splits(cfg.data)
+    assert set(data.splits) == {"train", "validation", "test"}
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(cfg.model.name))
+    prepared = get_task(task).prepare(data, cfg, tokenizer)
+    assert len(prepared.datasets["train"]) >= 48  # QA windows: at least one per question

@@ -193,6 +193,29 @@ def _pos(key: str) -> Callable[[Path], dict[str, Path]]:
     return build
 
 
+def _synthetic(task: str) -> Callable[[Path], dict[str, Path]]:
+    """The tiny synthetic data of examples/data/<task> (tuneproof writes it; no licence issue)."""
+
+    def build(folder: Path) -> dict[str, Path]:
+        from tuneproof.data.synthetic import GENERATORS, SIZES, write_jsonl
+
+        return {
+            split: write_jsonl(
+                folder / f"{split}.jsonl", GENERATORS[task](n, seed, prefix=split[:2])
+            )
+            for split, (n, seed) in SIZES.items()
+        }
+
+    return build
+
+
+SYNTHETIC = {
+    "ner": "NER with BIO tags (PER, ORG, LOC) on template sentences",
+    "qa": "SQuAD-style questions over short generated passages",
+    "summarization": "one-sentence summaries of generated reports",
+    "similarity": "sentence pairs with a 0-5 similarity score",
+}
+
 BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
     d.name: d
     for d in [
@@ -223,6 +246,14 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
                 _pos(key),
             )
             for key, (fname, _, desc) in TAGGED_FILES.items()
+        ),
+        *(
+            BuiltinDataset(
+                f"synthetic-{task}",
+                f"tiny synthetic data written by tuneproof: {desc} (48/16/16 rows)",
+                _synthetic(task),
+            )
+            for task, desc in SYNTHETIC.items()
         ),
     ]
 }

@@ -48,7 +48,111 @@ tracking:
   experiment: tuneproof
 """
 
-STARTERS: dict[str, str] = {"sequence-classification": SEQUENCE_CLASSIFICATION}
+# The other tasks: the same layout, on tiny synthetic data that trains in a minute or two on a
+# CPU (the configs of examples/, with `builtin` instead of file paths).
+OTHER_TASK = """\
+# tuneproof run config. Every key is checked: a typo is an error, not a silent default.
+# Train with:  tuneproof train {{path}}   (docs: docs/tasks.md)
+name: my-{name}
+task: {task}
+
+data:
+  # Offline demo data: tiny synthetic rows that tuneproof writes itself, clearly not real text.
+  # For your own data, drop `builtin` and give files: train: data/train.jsonl, validation: ...,
+  # test: ... (or hf_dataset: NAME).
+{data}
+model:
+  name: {model}          # built-in offline model, a hub name, or a local folder
+
+strategy:
+{strategy}
+training:
+  epochs: {epochs}
+  batch_size: 8
+  learning_rate: {lr}
+  warmup: 0.1              # < 1: ratio of all steps; >= 1: number of steps
+  eval_strategy: epoch     # evaluate (and keep the best checkpoint) every epoch
+  save_strategy: epoch
+  early_stopping_patience: 3
+  seed: 42
+
+tracking:
+  enabled: true            # MLflow; default store: ./mlflow.db (or $MLFLOW_TRACKING_URI)
+  experiment: tuneproof
+"""
+
+FULL = """\
+  kind: full               # full | freeze | progressive | lora | qlora
+  # progressive: {{unfreeze_every: epoch}}   # unfreeze one more layer group each epoch
+"""
+
+STARTERS: dict[str, str] = {
+    "sequence-classification": SEQUENCE_CLASSIFICATION,
+    "token-classification": OTHER_TASK.format(
+        name="ner",
+        task="token-classification",
+        data="""\
+  builtin: synthetic-ner   # real POS data: builtin: pos-en-wsj (English WSJ, Penn tags)
+  tokens_column: tokens    # a list of words per row (JSONL), or CoNLL / word/TAG text files
+  tags_column: tags        # one tag per word; BIO tags → entity F1, others → token accuracy
+  id_column: id
+  max_length: 64
+""",
+        model="minilm-l6",
+        strategy=FULL,
+        epochs=10,
+        lr="1.0e-4",
+    ),
+    "extractive-qa": OTHER_TASK.format(
+        name="qa",
+        task="extractive-qa",
+        data="""\
+  builtin: synthetic-qa    # rows {{id, question, context, answers: {{text, answer_start}}}}
+  max_length: 64           # tokens per window (question + part of the context)
+  doc_stride: 16           # tokens shared by consecutive windows of a long context
+  max_answer_length: 10
+  id_column: id
+""",
+        model="minilm-l6",
+        strategy=FULL,
+        epochs=10,
+        lr="1.0e-4",
+    ),
+    "summarization": OTHER_TASK.format(
+        name="summarization",
+        task="summarization",
+        data="""\
+  builtin: synthetic-summarization   # rows {{id, input, output}} or {{messages: [...]}}
+  prompt_template: "Summarise this report in one sentence.\\n\\n{{input}}"
+  max_length: 128          # prompt + reply tokens; the loss is on the reply only
+  max_new_tokens: 24       # generated per example at evaluation (ROUGE)
+  id_column: id
+""",
+        model="smollm2",
+        strategy="""\
+  kind: lora               # the default for summarization/SFT
+  lora: {{r: 8, alpha: 16, dropout: 0.05, target_modules: all-linear}}
+""",
+        epochs=3,
+        lr="1.0e-3",
+    ),
+    "similarity": OTHER_TASK.format(
+        name="similarity",
+        task="similarity",
+        data="""\
+  builtin: synthetic-similarity
+  text_column: sentence1
+  text_pair_column: sentence2
+  label_column: score      # a real-valued score per pair → Pearson and Spearman
+  id_column: id
+  max_length: 64
+""",
+        model="minilm-l6",
+        strategy=FULL,
+        epochs=10,
+        lr="1.0e-4",
+    ),
+}
 
 
 def starter_config(task: str, path: str = "tuneproof.yaml") -> str:
