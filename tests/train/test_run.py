@@ -75,6 +75,27 @@ def test_freeze_and_lora_change_what_trains(tiny_bert_dir, toy_data, make_config
     assert (tmp_path / "lora" / "model" / "adapter_config.json").exists()
 
 
+def test_a_lora_run_reloads_with_its_labels_and_predictions(
+    tiny_bert_dir, toy_data, make_config, tmp_path
+):
+    """The adapter's base comes from the run's model name, with the saved fine-tuned config:
+    the reloaded model has the run's labels and predicts what training predicted."""
+    from tuneproof.evaluate import evaluate_run
+    from tuneproof.io import read_json, read_jsonl
+
+    raw = make_config(tiny_bert_dir, toy_data, max_steps=6)
+    raw["strategy"] = {"kind": "lora", "lora": {"r": 4, "target_modules": ["query", "value"]}}
+    out = tmp_path / "lora"
+    trained = run(parse_config(raw), out).metrics
+    at_train = {r["id"]: r["pred"] for r in read_jsonl(out / "predictions.jsonl")}
+    saved = read_json(out / "model" / "config.json")
+    assert sorted(saved["id2label"].values()) == ["neg", "pos"]
+    evaluate_run(out)  # reloads model/ and predicts the run's test split again
+    reloaded = {r["id"]: r["pred"] for r in read_jsonl(out / "predictions.jsonl")}
+    assert reloaded == at_train
+    assert read_json(out / "metrics.json")["overall"]["accuracy"] == trained["overall"]["accuracy"]
+
+
 KILL_SCRIPT = textwrap.dedent(
     """
     import os, signal, sys, yaml

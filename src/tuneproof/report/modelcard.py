@@ -29,10 +29,6 @@ PIPELINE_TAGS = {
     "similarity": "sentence-similarity",
 }
 # built-in model name -> the Hub model the packaged weights are a copy of
-HUB_IDS = {
-    "minilm-l6": "sentence-transformers/all-MiniLM-L6-v2",
-    "smollm2": "HuggingFaceTB/SmolLM2-135M-Instruct",
-}
 UNKNOWN_LICENSE = "other"
 
 
@@ -49,8 +45,10 @@ def base_model_id(name: str | None) -> str | None:
     """A Hub id for the card's ``base_model`` (None for a local folder, which the Hub rejects)."""
     if not name:
         return None
-    if name in HUB_IDS:
-        return HUB_IDS[name]
+    from tuneproof.models import BUILTIN_MODELS
+
+    if name in BUILTIN_MODELS:
+        return BUILTIN_MODELS[name].hub_id
     if name.startswith(("/", ".", "~")) or Path(name).exists():
         return None
     return name

@@ -242,6 +242,8 @@ def run(
     with io.atomic_dir(output_dir / "model") as tmp:
         trainer.save_model(str(tmp))
         tokenizer.save_pretrained(str(tmp))
+        if (tmp / "adapter_config.json").exists():
+            save_adapter_base(trainer.model, tmp, config.model.name)
     io.write_jsonl(output_dir / "predictions.jsonl", rows)
     io.write_json(output_dir / "metrics.json", metrics)
 
@@ -294,6 +296,23 @@ def _same_config_or_fail(output_dir: Path, config: RunConfig) -> None:
 def _mean_logged_loss(history: list[dict[str, Any]]) -> float | None:
     losses = [float(r["loss"]) for r in history if "loss" in r]
     return sum(losses) / len(losses) if losses else None
+
+
+def save_adapter_base(model: Any, folder: Path, model_name: str) -> None:
+    """Beside a PEFT adapter, the fine-tuned base config (labels, problem type; not the 4-bit
+    quantization, which is a training choice) and a portable base reference: the Hub id of a
+    built-in model rather than a path into this machine's environment."""
+    cfg = model.get_base_model().config
+    cfg = type(cfg).from_dict(cfg.to_dict())  # a copy: the live model keeps its settings
+    if hasattr(cfg, "quantization_config"):
+        del cfg.quantization_config
+    cfg.save_pretrained(folder)
+    builtin = BUILTIN_MODELS.get(model_name)
+    if builtin is not None and builtin.hub_id:
+        adapter_config = folder / "adapter_config.json"
+        raw = io.read_json(adapter_config)
+        raw["base_model_name_or_path"] = builtin.hub_id
+        io.write_json(adapter_config, raw)
 
 
 def _strip_timing(d: dict[str, Any]) -> dict[str, Any]:

@@ -122,19 +122,34 @@ def from_base(
     return model
 
 
-def load_saved(auto_class: str, model_dir: Path) -> PreTrainedModel:
-    """A run's ``model/`` folder: PEFT's ``AutoPeftModelFor...`` when it holds an adapter (the base
-    model is found from the adapter's config), else ``transformers.<auto_class>``."""
-    if (model_dir / "adapter_config.json").exists():
-        import peft
+def load_saved(auto_class: str, model_dir: Path, config: RunConfig) -> PreTrainedModel:
+    """A run's ``model/`` folder: full weights, or a PEFT adapter on its base model.
 
-        peft_class = auto_class.replace("AutoModel", "AutoPeftModel", 1)
-        adapted: PreTrainedModel = getattr(peft, peft_class).from_pretrained(model_dir)
-        return adapted
+    For an adapter, the base comes from the run's ``model.name`` resolved on this machine (the
+    path in ``adapter_config.json`` may point into another environment) with the fine-tuned
+    ``config.json`` saved beside the adapter, so the head has the run's labels.
+    """
     import transformers
 
-    model: PreTrainedModel = getattr(transformers, auto_class).from_pretrained(model_dir)
-    return model
+    auto = getattr(transformers, auto_class)
+    if not (model_dir / "adapter_config.json").exists():
+        model: PreTrainedModel = auto.from_pretrained(model_dir)
+        return model
+    from peft import PeftModel
+
+    from tuneproof.models import resolve_model
+
+    kwargs: dict[str, Any] = {}
+    if (model_dir / "config.json").exists():
+        kwargs["config"] = transformers.AutoConfig.from_pretrained(model_dir)
+    base = auto.from_pretrained(
+        resolve_model(config.model.name),
+        revision=config.model.revision,
+        trust_remote_code=config.model.trust_remote_code,
+        **kwargs,
+    )
+    adapted: PreTrainedModel = PeftModel.from_pretrained(base, model_dir)  # type: ignore[assignment]
+    return adapted
 
 
 def metrics_through_rows(

@@ -157,7 +157,7 @@ class SequenceClassification:
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved("AutoModelForSequenceClassification", model_dir)
+        return load_saved("AutoModelForSequenceClassification", model_dir, config)
 
     def predict_rows(
         self, trainer: Trainer, prepared: Prepared, split: str

@@ -368,7 +368,7 @@ class ExtractiveQA:
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved("AutoModelForQuestionAnswering", model_dir)
+        return load_saved("AutoModelForQuestionAnswering", model_dir, config)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorWithPadding

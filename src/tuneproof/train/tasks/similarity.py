@@ -122,7 +122,7 @@ class SentenceSimilarity:
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved("AutoModelForSequenceClassification", model_dir)
+        return load_saved("AutoModelForSequenceClassification", model_dir, config)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorWithPadding

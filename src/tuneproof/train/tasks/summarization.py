@@ -206,7 +206,7 @@ class Summarization:
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved("AutoModelForCausalLM", model_dir)
+        return load_saved("AutoModelForCausalLM", model_dir, config)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorForSeq2Seq

@@ -240,7 +240,7 @@ class TokenClassification:
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved("AutoModelForTokenClassification", model_dir)
+        return load_saved("AutoModelForTokenClassification", model_dir, config)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorForTokenClassification
