@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -105,13 +106,18 @@ def test_init_writes_a_config_and_refuses_to_clobber(tmp_path: Path) -> None:
     assert runner.invoke(app, ["init", "-o", str(out)]).exit_code == 2
 
 
-def test_predict_uses_the_trained_model(tiny_bert_dir, toy_data, make_config, tmp_path) -> None:
+@pytest.mark.parametrize("strategy", ["full", "lora"])
+def test_predict_uses_the_trained_model(
+    tiny_bert_dir, toy_data, make_config, tmp_path, strategy: str
+) -> None:
     import json
 
     from tuneproof.config import parse_config
     from tuneproof.train import run
 
-    run(parse_config(make_config(tiny_bert_dir, toy_data, max_steps=24)), tmp_path / "r")
+    raw = make_config(tiny_bert_dir, toy_data, max_steps=24)
+    raw["strategy"] = {"kind": strategy}  # lora: the adapter is reloaded on its base model
+    run(parse_config(raw), tmp_path / "r")
     result = runner.invoke(
         app, ["predict", str(tmp_path / "r"), "--json", "-t", "good great film", "-t", "bad awful"]
     )

@@ -19,30 +19,31 @@ class LoadedRun:
 
 
 def load_run_model(run_dir: str | Path) -> LoadedRun:
-    """The model in ``RUN/model`` (full weights or a PEFT adapter) with its tokenizer."""
-    import yaml
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    """The model in ``RUN/model`` (full weights or a PEFT adapter, through the task adapter's
+    ``load_trained``, as ``tuneproof eval`` loads it) with its tokenizer."""
+    from transformers import AutoTokenizer
+
+    from tuneproof.config import load_config
+    from tuneproof.train.tasks import get_task
 
     run_dir = Path(run_dir)
     model_dir = run_dir / "model"
     if not model_dir.is_dir():
         raise UserError(f"{run_dir}: no model/ folder; run `tuneproof train` first")
-    max_length = 512
-    cfg_path = run_dir / "config.yaml"
-    if cfg_path.exists():
-        cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8"))
-        max_length = int(cfg.get("data", {}).get("max_length", max_length))
+    if not (run_dir / "config.yaml").exists():
+        raise UserError(f"{run_dir}: no config.yaml; is this a tuneproof run directory?")
+    config = load_config(run_dir / "config.yaml")
+    if config.task != "sequence-classification":
+        raise UserError(
+            f"{run_dir}: predict labels texts and needs a sequence-classification run; this run "
+            f"is {config.task}: use `tuneproof eval {run_dir} --data FILE`"
+        )
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    if (model_dir / "adapter_config.json").exists():
-        from peft import AutoPeftModelForSequenceClassification
-
-        model = AutoPeftModelForSequenceClassification.from_pretrained(model_dir)
-    else:
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    model = get_task(config.task).load_trained(model_dir, config)
     model.eval()
-    id2label = model.config.id2label
+    id2label: dict[Any, str] = dict(model.config.id2label or {})
     names = [id2label[i] for i in range(len(id2label))]
-    return LoadedRun(run_dir, model, tokenizer, names, max_length)
+    return LoadedRun(run_dir, model, tokenizer, names, config.data.max_length)
 
 
 def predict_texts(
