@@ -34,7 +34,7 @@ def recompute(rows: list[dict]) -> dict[str, float]:
 
 def cli_error(result) -> str:
     assert result.exit_code == 2, result.output
-    lines = result.stderr.strip().splitlines()
+    lines = result.stderr.rstrip("\n").splitlines()  # no blank line before it
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     return lines[0]
 

@@ -194,10 +194,21 @@ def batch_progress(console: Console | None) -> Any:
                 else None
             )
             self.task: Any = None
+            self.live = False
 
         def start(self, name: str, batches: int) -> None:
+            # shown from the first file's first batch: an error while preparing the data
+            # (a missing column, an unknown label) prints alone, with no empty bar before it
             if self.progress is not None:
+                if not self.live:
+                    self.progress.start()
+                    self.live = True
                 self.task = self.progress.add_task(name, total=batches)
+
+        def close(self) -> None:
+            if self.progress is not None and self.live:
+                self.progress.stop()
+                self.live = False
 
         def on_prediction_step(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             if self.progress is not None and self.task is not None:
@@ -235,11 +246,11 @@ def eval_trainer(
         )
         for default in (PrinterCallback, ProgressCallback):
             trainer.remove_callback(default)
-        if progress is not None and progress.progress is not None:
-            with progress.progress:
-                yield trainer
-        else:
+        try:
             yield trainer
+        finally:
+            if progress is not None:
+                progress.close()
 
 
 def _char_lengths(df: pd.DataFrame) -> pd.Series:
