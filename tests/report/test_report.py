@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tuneproof.errors import UserError
-from tuneproof.report import build_report
+from tuneproof.report import build_report, load_evidence
 
 from .conftest import PAYLOAD, set_eval_sha
 
@@ -194,3 +194,18 @@ def test_regression_rows_are_not_listed_as_failures(run_dir: Path) -> None:
     build_report(run_dir)
     fails = _md(run_dir).split("### Worst examples per slice")[1].split("### Stress")[0]
     assert "No wrong predictions." in fails and "| id |" not in fails
+
+
+def test_pr_description_lists_each_slice_once(run_dir: Path, baseline_dir: Path) -> None:
+    """A regressed overall is the first row, not also one of the regressions below it."""
+    from dataclasses import replace
+
+    from tuneproof.report.pr import evidence_rows
+
+    cmp = build_report(run_dir, baseline=baseline_dir, formats="md").comparison
+    assert cmp is not None and cmp.overall is not None
+    regressed = replace(cmp.overall, verdict="regressed")
+    cmp = replace(cmp, verdicts=tuple(regressed if v.key == "overall" else v for v in cmp.verdicts))
+    keys = [r.key for r in evidence_rows(load_evidence(run_dir), cmp)]
+    assert keys[0] == "overall" and "language=fr" in keys
+    assert len(keys) == len(set(keys))

@@ -95,8 +95,8 @@ def draft_limitations(
         out.append(
             Limitation(
                 "truncation",
-                f"{truncated.rows} evaluated row(s) are longer than max_length and were cut "
-                f"({truncated.errors} of them wrong): the model never saw their end.",
+                f"{truncated.rows:,} evaluated row(s) are longer than max_length and were cut "
+                f"({truncated.errors:,} of them wrong): the model never saw their end.",
                 "metrics.json",
             )
         )

@@ -39,7 +39,11 @@ def evidence_rows(
     m = ev.metrics
     if comparison is not None:
         moved = [comparison.overall] if comparison.overall else []
-        moved += list(comparison.regressions) + list(comparison.improvements)
+        moved += [
+            v
+            for v in (*comparison.regressions, *comparison.improvements)
+            if v.key != "overall"  # listed first already
+        ]
         return tuple(PrRow(v.key, v.n, v.run, v.delta, v.verdict) for v in moved if v is not None)[
             :limit
         ]
