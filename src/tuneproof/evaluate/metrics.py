@@ -376,7 +376,6 @@ def small_n(n: int, correct: np.ndarray | None) -> bool:
 def slice_metrics(
     rm: RowMetrics,
     positions: np.ndarray,
-    key: str,
     *,
     seed: int,
     n_resamples: int = N_RESAMPLES,
@@ -431,8 +430,8 @@ def summarize_rows(
         "general_resamples": general_resamples,
         "confidence": confidence,
     }
-    overall = slice_metrics(rm, np.arange(len(rows)), "overall", **kw)
-    slices = {key: slice_metrics(rm, pos, key, **kw) for key, pos in slice_positions(rows).items()}
+    overall = slice_metrics(rm, np.arange(len(rows)), **kw)
+    slices = {key: slice_metrics(rm, pos, **kw) for key, pos in slice_positions(rows).items()}
     return Summary(
         main_metric,
         overall,

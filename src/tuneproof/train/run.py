@@ -208,7 +208,7 @@ def run(
 
     # --- evaluate and write the run's files ----------------------------------------------
     eval_split = "test" if "test" in prepared.datasets else "validation"
-    trainer.compute_metrics = task.compute_metrics(prepared, eval_split)
+    trainer.compute_metrics = None  # the metrics come from the rows below, not from predict()
     rows = task.predict_rows(trainer, prepared, eval_split)
     # point metrics plus seeded bootstrap intervals, the same as `tuneproof eval` computes
     summary = summarize(rows, task, seed=config.training.seed, main_metric=main_metric)
