@@ -26,6 +26,8 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	# the package's layers (pyproject.toml [tool.importlinter]): a cycle or upward import fails
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy src/tuneproof

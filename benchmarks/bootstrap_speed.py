@@ -63,7 +63,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from tuneproof.evaluate.metrics import summarize_rows
-    from tuneproof.train.tasks import get_task
+    from tuneproof.tasks import get_task
 
     task = get_task("sequence-classification")
     rows = synthetic_rows(args.rows, args.slices, args.dims, args.seed)

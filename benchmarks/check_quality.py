@@ -63,9 +63,9 @@ def learnable_dataset(
 
 
 def near_quality(rows: int, seed: int) -> None:
-    from tuneproof.data.checks import CheckOptions, check_data
-    from tuneproof.data.checks._minhash import jaccard, word_shingles
-    from tuneproof.data.checks.base import normalise
+    from tuneproof.checks import CheckOptions, check_data
+    from tuneproof.checks._minhash import jaccard, word_shingles
+    from tuneproof.checks.base import normalise
 
     corpus = make_corpus(rows, seed)
     t0 = time.perf_counter()
@@ -119,7 +119,7 @@ def near_quality(rows: int, seed: int) -> None:
 
 
 def label_quality(rows: int, seed: int, flip: float) -> None:
-    from tuneproof.data.checks import CheckOptions, check_data
+    from tuneproof.checks import CheckOptions, check_data
 
     df, flipped = learnable_dataset(rows, seed=seed, flip=flip)
     t0 = time.perf_counter()

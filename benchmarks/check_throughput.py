@@ -131,7 +131,7 @@ def peak_rss_mib() -> float:
 
 
 def _dedup_part(rows: int, seed: int, queue: mp.Queue) -> None:
-    from tuneproof.data.checks import CheckOptions, check_data
+    from tuneproof.checks import CheckOptions, check_data
 
     corpus = make_corpus(rows, seed)
     splits = {"train": corpus.train, "test": corpus.test}
@@ -148,7 +148,7 @@ def _label_part(rows: int, seed: int, queue: mp.Queue) -> None:
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
     from check_quality import learnable_dataset
 
-    from tuneproof.data.checks import CheckOptions, check_data
+    from tuneproof.checks import CheckOptions, check_data
 
     df, flipped = learnable_dataset(rows, seed=seed, flip=0.05)
     base = peak_rss_mib()

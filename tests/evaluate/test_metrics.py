@@ -17,7 +17,7 @@ from tuneproof.evaluate.metrics import (
     summarize,
     summarize_rows,
 )
-from tuneproof.train.tasks import get_task
+from tuneproof.tasks import get_task
 
 TASK = get_task("sequence-classification")
 Z = 1.959963984540054

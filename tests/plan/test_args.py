@@ -281,8 +281,8 @@ def call_kwargs(code: str, name: str) -> dict:
 
 
 def test_runconfig_snippet_is_exactly_training_kwargs():
+    from tuneproof.arguments import training_kwargs
     from tuneproof.config import load_config
-    from tuneproof.train.arguments import training_kwargs
 
     path = EXAMPLES / "polarity-lora.yaml"
     code = targs.snippet(path)

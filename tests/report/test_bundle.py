@@ -96,7 +96,7 @@ def test_real_eval_output_is_understood(run_dir: Path) -> None:
     """metrics.json sections produced by tuneproof.evaluate itself (not by hand) parse."""
     from tuneproof.evaluate import analyse_failures, summarize_rows
     from tuneproof.evaluate.metrics import slice_positions
-    from tuneproof.train.tasks import get_task
+    from tuneproof.tasks import get_task
 
     rows = [json.loads(x) for x in (run_dir / "predictions.jsonl").read_text().splitlines()]
     task = get_task("sequence-classification")

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from tuneproof.errors import UserError
+from tuneproof.text.scripts import dominant_script
 from tuneproof.tokens.compare import compare_tokenizers, show
 from tuneproof.tokens.corpus import CorpusText, load_texts, parallel_corpus
-from tuneproof.tokens.scripts import dominant_script
 
 from .conftest import CharTokenizer
 

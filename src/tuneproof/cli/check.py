@@ -15,7 +15,7 @@ from tuneproof.errors import UserError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from tuneproof.data.checks.base import Severity
+    from tuneproof.checks.base import Severity
     from tuneproof.data.load import SourceInfo
 
 
@@ -73,8 +73,8 @@ def check(
     script_mix, encoding_noise (docs/checks.md).
     Example: `tuneproof check --train train.csv --test test.csv --text sentence --fail-on error`
     """
-    from tuneproof.data.checks import CheckOptions, check_data, summary_table, write_report
-    from tuneproof.data.checks.api import selected_checks, validate_columns
+    from tuneproof.checks import CheckOptions, check_data, summary_table, write_report
+    from tuneproof.checks.api import selected_checks, validate_columns
 
     selected_checks(CheckOptions(skip=tuple(skip or ())))  # bad --skip names fail first
     files = {"train": train, "validation": validation, "test": test}
@@ -147,8 +147,8 @@ def _from_config(config: Path, tokenizer: str | None, max_length: int | None) ->
                 f"{config}: task '{cfg.task}' needs the model's tokenizer to build the texts to "
                 "check; make model.name loadable offline or pass --tokenizer"
             )
-        from tuneproof.train.tasks import get_task
-        from tuneproof.train.tasks.base import checks_view
+        from tuneproof.tasks import get_task
+        from tuneproof.tasks.base import checks_view
 
         cfg, loaded = checks_view(cfg, loaded, get_task(cfg.task).prepare(loaded, cfg, tok))
     data = cfg.data

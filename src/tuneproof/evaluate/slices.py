@@ -5,7 +5,7 @@ Every row gets one value per dimension, as strings, so a slice is simply ``name=
 - ``language``: from a column when the data has one, else detected offline with lingua over a
   restricted language set (fast and more accurate than all 75 languages); ``unknown`` when no
   language reaches :data:`LANGUAGE_CONFIDENCE` (very short or mixed texts).
-- ``script``: the dominant Unicode script of the letters (``tuneproof.tokens.scripts``).
+- ``script``: the dominant Unicode script of the letters (``tuneproof.text.scripts``).
 - ``code_switching``: ``yes`` when the text mixes two real scripts (each with at least
   :data:`MIN_SCRIPT_CHARS` letters and :data:`MIN_SCRIPT_SHARE` of them), or when two of its
   sentences are confidently in different languages. Switches *inside* a sentence in one script
@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from tuneproof.errors import UserError
-from tuneproof.tokens.scripts import COMMON, INHERITED, dominant_script, scripts_in
+from tuneproof.text.scripts import COMMON, INHERITED, dominant_script, scripts_in
 
 #: Languages lingua chooses from when no language column is given (ISO 639-1).
 DEFAULT_LANGUAGES: tuple[str, ...] = (

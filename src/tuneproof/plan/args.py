@@ -5,7 +5,7 @@ fields (so it is right for the version you run) and adds our guidance for the fi
 matter most. ``lint`` reads the raw YAML/JSON itself — a tuneproof ``RunConfig`` or a plain
 ``TrainingArguments(**kwargs)`` mapping pasted from a tutorial — so it can report every problem
 at once (``load_config`` stops at the first). ``snippet`` prints what ``tuneproof train`` passes to
-``TrainingArguments``, from :func:`tuneproof.train.arguments.training_kwargs`.
+``TrainingArguments``, from :func:`tuneproof.arguments.training_kwargs`.
 """
 
 from __future__ import annotations
@@ -1112,12 +1112,12 @@ def snippet_for_runconfig(path: str | Path) -> str:
     import transformers
 
     from tuneproof.config import load_config
-    from tuneproof.train.arguments import training_kwargs
-    from tuneproof.train.strategy import PEFT_TASK_TYPES
+    from tuneproof.tasks import PEFT_TASK_TYPES
+    from tuneproof.arguments import training_kwargs
 
     cfg = load_config(path)
     try:
-        from tuneproof.train.tasks import get_task
+        from tuneproof.tasks import get_task
 
         task = get_task(cfg.task)
         metric, greater = task.main_metric, task.greater_is_better

@@ -337,7 +337,7 @@ def model_recipe(source: ModelSource, task: str | None = None, num_labels: int =
     """Task given: its head (as ``tuneproof train`` builds it); else the config's architecture."""
     import transformers
 
-    from tuneproof.train.strategy import PEFT_TASK_TYPES
+    from tuneproof.tasks import PEFT_TASK_TYPES
 
     if task is not None:
         if task not in TASK_AUTO_CLASSES:
@@ -410,7 +410,7 @@ def adaptable_module_names(model: nn.Module) -> list[str]:
 
 def check_targets(model: nn.Module, targets: tuple[str, ...] | str | None, model_name: str) -> None:
     """Unknown target modules -> one line listing the model's real module names."""
-    from tuneproof.train.strategy import linear_module_names
+    from tuneproof.modeling import linear_module_names
 
     if not isinstance(targets, tuple):
         return
@@ -433,7 +433,7 @@ def wrap_lora(model: nn.Module, spec: LoraSpec, task_type: str | None, model_nam
     """``get_peft_model`` with PEFT's real ``LoraConfig`` (adapters created on meta too)."""
     from peft import LoraConfig, get_peft_model
 
-    from tuneproof.train.strategy import linear_module_names
+    from tuneproof.modeling import linear_module_names
 
     check_targets(model, spec.targets, model_name)
     targets = list(spec.targets) if isinstance(spec.targets, tuple) else spec.targets
@@ -526,7 +526,7 @@ def analyze_base(
     precision: str = "bf16",
     fused_attention: bool = True,
 ) -> BaseAnalysis:
-    from tuneproof.train.strategy import linear_module_names
+    from tuneproof.modeling import linear_module_names
 
     _check_shape(batch, seq, source.config)
     model, attention = build_meta_model(
@@ -610,7 +610,7 @@ class FreezeEstimate:
 
 def estimate_freeze(base: BaseAnalysis, *, precision: str = "bf16") -> FreezeEstimate:
     """Freeze the bottom half of the layers and the embeddings (``tuneproof train``'s own code)."""
-    from tuneproof.train.strategy import count_params, find_layers, freeze_bottom
+    from tuneproof.modeling import count_params, find_layers, freeze_bottom
 
     act_full = base.full_activations
     model, attention = build_meta_model(

@@ -261,7 +261,7 @@ def param_inventory(model: nn.Module) -> ParamInventory:
     """Count a base model's parameters by role (works on meta tensors)."""
     from torch import nn
 
-    from tuneproof.train.strategy import count_params
+    from tuneproof.modeling import count_params
 
     _, total = count_params(model)
     skip = _not_quantized(model)
@@ -348,7 +348,7 @@ def trace_activations(
     """
     import torch
 
-    from tuneproof.train.strategy import find_layers
+    from tuneproof.modeling import find_layers
 
     model.train()
     param_storages = {_storage_key(p) for p in model.parameters()}

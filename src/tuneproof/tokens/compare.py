@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from tuneproof.errors import UserError
+from tuneproof.text.scripts import dominant_script
 from tuneproof.tokens.analysis import GroupStats, TextStats, parity, summarize, text_stats
 from tuneproof.tokens.base import Encoded, Tokenizer
 from tuneproof.tokens.corpus import CorpusText
-from tuneproof.tokens.scripts import dominant_script
 
 
 @dataclass(frozen=True)

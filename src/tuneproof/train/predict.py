@@ -24,7 +24,7 @@ def load_run_model(run_dir: str | Path) -> LoadedRun:
     from transformers import AutoTokenizer
 
     from tuneproof.config import load_config
-    from tuneproof.train.tasks import get_task
+    from tuneproof.tasks import get_task
 
     run_dir = Path(run_dir)
     model_dir = run_dir / "model"

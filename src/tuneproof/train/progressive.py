@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
 
-from tuneproof.train.strategy import LayerGroup, layer_groups, progressive_stage
+from tuneproof.modeling import LayerGroup, layer_groups
+from tuneproof.train.strategy import progressive_stage
 
 if TYPE_CHECKING:
     from rich.console import Console

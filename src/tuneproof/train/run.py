@@ -18,10 +18,10 @@ from tuneproof.data.load import LoadedData, load_splits
 from tuneproof.errors import UserError
 from tuneproof.evaluate.metrics import summarize
 from tuneproof.models import BUILTIN_MODELS, resolve_model
+from tuneproof.tasks import Prepared, TaskAdapter, get_task
+from tuneproof.tasks.base import checks_view
 from tuneproof.train.manifest import now, start_manifest
 from tuneproof.train.strategy import StrategyInfo, apply_strategy, check_strategy_available
-from tuneproof.train.tasks import Prepared, TaskAdapter, get_task
-from tuneproof.train.tasks.base import checks_view
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -123,7 +123,7 @@ def run(
     from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    from tuneproof.train.arguments import training_kwargs
+    from tuneproof.arguments import training_kwargs
     from tuneproof.train.progress import RichProgressCallback
 
     transformers.utils.logging.disable_progress_bar()
@@ -267,7 +267,7 @@ def run_checks(
 ) -> dict[str, int] | None:
     """Data-quality checks before training; findings go into the run directory."""
     try:
-        from tuneproof.data.checks import check_run_data
+        from tuneproof.checks import check_run_data
     except ImportError:  # checks module not installed in this build
         return None
     report = check_run_data(config, loaded, tokenizer=tokenizer, output_dir=output_dir)

@@ -1,0 +1,223 @@
+"""Sequence classification: one text (or a text pair) → one label."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tuneproof.data.load import require_columns
+from tuneproof.errors import UserError
+from tuneproof.tasks.base import Prepared, from_base, load_saved, trainer_predict_rows
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pandas as pd
+    from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase, Trainer
+
+    from tuneproof.config import RunConfig
+    from tuneproof.data.load import LoadedData
+
+
+def _texts(df: pd.DataFrame, column: str, where: str) -> list[str]:
+    values = df[column].tolist()
+    for i, v in enumerate(values):
+        if not isinstance(v, str):
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                raise UserError(f"{where}: row {i}: '{column}' is empty; fill it or drop the row")
+            values[i] = str(v)
+    return values
+
+
+def row_ids(df: pd.DataFrame, id_column: str | None, where: str) -> list[str]:
+    """Ids from the id column when given, else the 0-based row index, as strings."""
+    if id_column is None:
+        return [str(i) for i in range(len(df))]
+    require_columns(df, [id_column], where, "data.id_column")
+    ids = [str(v) for v in df[id_column].tolist()]
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
+        raise UserError(
+            f"{where}: id '{dup}' appears more than once in '{id_column}'; ids must be unique"
+        )
+    return ids
+
+
+def label_set(train_labels: list[str], configured: list[str] | None) -> list[str]:
+    """The model's label order: as configured, else the sorted labels seen in train."""
+    if configured:
+        return list(configured)
+    return sorted(set(train_labels))
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def classification_metrics(gold: np.ndarray, pred: np.ndarray, n_labels: int) -> dict[str, float]:
+    from sklearn.metrics import accuracy_score, f1_score
+
+    return {
+        "accuracy": float(accuracy_score(gold, pred)),
+        "macro_f1": float(
+            f1_score(gold, pred, average="macro", labels=list(range(n_labels)), zero_division=0)
+        ),
+    }
+
+
+class SequenceClassification:
+    name = "sequence-classification"
+    main_metric = "accuracy"
+    greater_is_better = True
+    peft_task_type = "SEQ_CLS"  # PEFT LoraConfig.task_type
+
+    def prepare(
+        self,
+        data: LoadedData,
+        config: RunConfig,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        label_names: list[str] | None = None,
+    ) -> Prepared:
+        from datasets import Dataset
+
+        dc = config.data
+        cols = [dc.text_column, dc.label_column]
+        if dc.text_pair_column:
+            cols.append(dc.text_pair_column)
+        texts: dict[str, list[str]] = {}
+        pairs: dict[str, list[str] | None] = {}
+        labels: dict[str, list[str]] = {}
+        ids: dict[str, list[str]] = {}
+        for split, df in data.splits.items():
+            where = data.sources[split].path if split in data.sources else split
+            require_columns(df, cols, where, "data.text_column / data.label_column")
+            texts[split] = _texts(df, dc.text_column, where)
+            pairs[split] = _texts(df, dc.text_pair_column, where) if dc.text_pair_column else None
+            labels[split] = [str(v) for v in df[dc.label_column].tolist()]
+            ids[split] = row_ids(df, dc.id_column, where)
+        if label_names is not None:
+            names = list(label_names)
+        elif "train" in labels:
+            names = label_set(labels["train"], dc.label_names)
+        else:
+            raise UserError("data: no train split to learn the label set from; set data.train")
+        if len(names) < 2:
+            raise UserError(
+                f"{next(iter(data.sources.values())).path}: only one label ({names[0]!r}) in "
+                f"'{dc.label_column}'; classification needs at least two"
+            )
+        index = {n: i for i, n in enumerate(names)}
+        for split, labs in labels.items():
+            for row, lab in enumerate(labs):
+                if lab not in index:
+                    where = data.sources[split].path if split in data.sources else split
+                    fix = (
+                        "the model was not trained on it; fix the row or drop it"
+                        if label_names is not None
+                        else "fix the row or list it in data.label_names"
+                    )
+                    raise UserError(
+                        f"{where}: row {row}: label {lab!r} is not in the label set {names}; {fix}"
+                    )
+        datasets: dict[str, Dataset] = {}
+        for split in data.splits:
+            enc = tokenizer(
+                texts[split],
+                pairs[split],
+                truncation=True,
+                max_length=dc.max_length,
+            )
+            columns: dict[str, Any] = dict(enc)
+            columns["labels"] = [index[lab] for lab in labels[split]]
+            datasets[split] = Dataset.from_dict(columns)
+        return Prepared(
+            datasets=datasets,
+            frames=data.splits,
+            ids=ids,
+            label_names=names,
+            extra={"texts": texts, "pairs": pairs, "labels": labels},
+        )
+
+    def build_model(
+        self, model_path: str, prepared: Prepared, config: RunConfig
+    ) -> PreTrainedModel:
+        names = prepared.label_names or []
+        return from_base(
+            "AutoModelForSequenceClassification",
+            model_path,
+            config,
+            num_labels=len(names),
+            id2label=dict(enumerate(names)),
+            label2id={n: i for i, n in enumerate(names)},
+        )
+
+    def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
+        return load_saved("AutoModelForSequenceClassification", model_dir, config)
+
+    def predict_rows(
+        self, trainer: Trainer, prepared: Prepared, split: str
+    ) -> list[dict[str, Any]]:
+        return trainer_predict_rows(self, trainer, prepared, split)
+
+    def metrics_from_rows(self, rows: list[dict[str, Any]]) -> dict[str, float]:
+        names = sorted({r["gold"] for r in rows} | {r["pred"] for r in rows})
+        index = {n: i for i, n in enumerate(names)}
+        gold = np.array([index[r["gold"]] for r in rows])
+        pred = np.array([index[r["pred"]] for r in rows])
+        return classification_metrics(gold, pred, len(names))
+
+    def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
+        from transformers import DataCollatorWithPadding
+
+        return DataCollatorWithPadding(tokenizer)
+
+    def compute_metrics(
+        self, prepared: Prepared, split: str
+    ) -> Callable[[EvalPrediction], dict[str, float]]:
+        n_labels = len(prepared.label_names or [])
+
+        def compute(ev: EvalPrediction) -> dict[str, float]:
+            logits = ev.predictions[0] if isinstance(ev.predictions, tuple) else ev.predictions
+            return classification_metrics(
+                np.asarray(ev.label_ids), np.asarray(logits).argmax(-1), n_labels
+            )
+
+        return compute
+
+    def prediction_rows(
+        self, prepared: Prepared, split: str, predictions: Any
+    ) -> list[dict[str, Any]]:
+        names = prepared.label_names or []
+        logits = predictions[0] if isinstance(predictions, tuple) else predictions
+        probs = softmax(np.asarray(logits, dtype=np.float64))
+        rows = []
+        pairs = prepared.extra["pairs"][split]
+        for i, (rid, text, gold) in enumerate(
+            zip(
+                prepared.ids[split],
+                prepared.extra["texts"][split],
+                prepared.extra["labels"][split],
+                strict=True,
+            )
+        ):
+            p = probs[i]
+            k = int(p.argmax())
+            row: dict[str, Any] = {"id": rid, "text": text}
+            if pairs is not None:
+                row["text_pair"] = pairs[i]
+            row.update(
+                {
+                    "gold": gold,
+                    "pred": names[k],
+                    "score": round(float(p[k]), 6),
+                    "probabilities": {n: round(float(p[j]), 6) for j, n in enumerate(names)},
+                }
+            )
+            rows.append(row)
+        return rows

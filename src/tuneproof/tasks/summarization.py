@@ -1,0 +1,308 @@
+"""Summarization and instruction tuning (SFT) of a causal LM with its chat template.
+
+Each row becomes a chat: the user's message (the input, through ``data.prompt_template``) and
+the assistant's reply (the output). The loss is on the reply's tokens only: the prompt's labels
+are -100, so the model learns to answer, not to repeat the question. Evaluation generates a
+reply greedily for each prompt and scores it with ROUGE-1/2/L against the reference.
+
+The plain ``Trainer`` does all of this with one collator (``DataCollatorForSeq2Seq`` pads labels
+with -100); trl's ``SFTTrainer`` would replace the Trainer the run builds, which the task adapter
+shape does not allow, and it would add a dependency for the same masking.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from tuneproof.errors import UserError
+from tuneproof.tasks.base import Prepared, from_base, load_saved, source_name
+from tuneproof.tasks.classification import row_ids
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pandas as pd
+    from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase, Trainer
+
+    from tuneproof.config import DataConfig, RunConfig
+    from tuneproof.data.load import LoadedData
+
+IGNORE = -100
+ROUGE_TYPES = ("rouge1", "rouge2", "rougeL")
+# For a model without a chat template (a base LM): a plain, documented layout.
+FALLBACK_USER = "### Input:\n{content}\n\n"
+FALLBACK_ASSISTANT = "### Response:\n"
+
+
+def rouge_scores(gold: str, pred: str) -> dict[str, float]:
+    """ROUGE-1/2/L F-measures (rouge-score, Porter stemming; its tokenizer keeps a-z0-9 only,
+    as in the published summarization results, so scripts other than Latin score 0)."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
+    return {k: float(v.fmeasure) for k, v in scorer.score(gold, pred).items()}
+
+
+def _is_empty(v: Any) -> bool:
+    return (
+        v is None
+        or (isinstance(v, float) and np.isnan(v))
+        or (isinstance(v, str) and not v.strip())
+    )
+
+
+def row_messages(row: pd.Series, dc: DataConfig, where: str) -> list[dict[str, str]]:
+    """The chat of one row, ending with the assistant's reply; errors name the row."""
+    has_input = dc.input_column in row.index and not _is_empty(row[dc.input_column])
+    if has_input:
+        out = row[dc.output_column] if dc.output_column in row.index else None
+        if _is_empty(out):
+            raise UserError(
+                f"{where}: no '{dc.output_column}' (the response to learn); add it or drop the row"
+            )
+        template = dc.prompt_template or "{input}"
+        messages = [{"role": "system", "content": dc.system_prompt}] if dc.system_prompt else []
+        messages += [
+            {"role": "user", "content": template.replace("{input}", str(row[dc.input_column]))},
+            {"role": "assistant", "content": str(out)},
+        ]
+        return messages
+    if dc.messages_column in row.index and not _is_empty(row[dc.messages_column]):
+        raw = row[dc.messages_column]
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except json.JSONDecodeError:
+                raw = None
+        msgs = list(raw) if isinstance(raw, (list, tuple, np.ndarray)) else None
+        if not msgs or not all(
+            isinstance(m, dict) and "role" in m and "content" in m for m in msgs
+        ):
+            raise UserError(
+                f"{where}: '{dc.messages_column}' must be a list of {{role, content}} messages"
+            )
+        if msgs[-1]["role"] != "assistant" or _is_empty(msgs[-1]["content"]):
+            raise UserError(
+                f"{where}: no output: the last message must be the assistant's reply to learn "
+                f"(got role {msgs[-1]['role']!r}); add it or drop the row"
+            )
+        if dc.system_prompt and msgs[0]["role"] != "system":
+            msgs = [{"role": "system", "content": dc.system_prompt}, *msgs]
+        return [{"role": str(m["role"]), "content": str(m["content"])} for m in msgs]
+    raise UserError(
+        f"{where}: neither '{dc.input_column}' nor '{dc.messages_column}'; give an input and "
+        "output, or a messages list (see data.input_column / data.messages_column)"
+    )
+
+
+def render(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]]) -> tuple[str, str]:
+    """(prompt, reply) strings: the prompt ends where the assistant starts to speak, the reply
+    is everything the model must produce (including the end-of-turn marker)."""
+    if getattr(tokenizer, "chat_template", None):
+        prompt = tokenizer.apply_chat_template(
+            messages[:-1], tokenize=False, add_generation_prompt=True
+        )
+        full = tokenizer.apply_chat_template(messages, tokenize=False)
+        assert isinstance(prompt, str) and isinstance(full, str)
+        if not full.startswith(prompt):  # a template that rewrites earlier turns
+            raise UserError(
+                "model: the chat template renders the prompt differently with and without the "
+                "reply, so the reply's tokens cannot be located; use a model with a standard template"
+            )
+        return prompt, full[len(prompt) :]
+    prompt = "".join(
+        FALLBACK_USER.format(content=m["content"]) for m in messages[:-1] if m["role"] != "system"
+    )
+    return prompt + FALLBACK_ASSISTANT, messages[-1]["content"] + (tokenizer.eos_token or "")
+
+
+def encode_pair(
+    tokenizer: PreTrainedTokenizerBase, prompt: str, reply: str, max_length: int, where: str
+) -> tuple[list[int], list[int]]:
+    """input_ids and labels (-100 on the prompt), cut at ``max_length``.
+
+    Prompt and reply are tokenised separately so the boundary is exact (a BPE merge across it
+    would blur which tokens are the reply's).
+    """
+    p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    r = tokenizer(reply, add_special_tokens=False)["input_ids"]
+    if len(p) >= max_length:
+        raise UserError(
+            f"{where}: the prompt alone is {len(p)} tokens, data.max_length is {max_length}, so "
+            "no reply token would be learned; raise max_length or shorten the input"
+        )
+    ids = (p + r)[:max_length]
+    labels = ([IGNORE] * len(p) + r)[:max_length]
+    return ids, labels
+
+
+class Summarization:
+    name = "summarization"
+    main_metric = "rougeL"
+    greater_is_better = True
+    peft_task_type = "CAUSAL_LM"  # PEFT LoraConfig.task_type
+
+    def prepare(
+        self,
+        data: LoadedData,
+        config: RunConfig,
+        tokenizer: PreTrainedTokenizerBase,
+        *,
+        label_names: list[str] | None = None,
+    ) -> Prepared:
+        from datasets import Dataset
+
+        dc = config.data
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        datasets: dict[str, Dataset] = {}
+        ids: dict[str, list[str]] = {}
+        prompts: dict[str, list[str]] = {}
+        inputs: dict[str, list[str]] = {}
+        golds: dict[str, list[str]] = {}
+        for split, df in data.splits.items():
+            src = source_name(data, split)
+            ids[split] = row_ids(df, dc.id_column, src)
+            cols: dict[str, list[Any]] = {"input_ids": [], "attention_mask": [], "labels": []}
+            prompts[split], inputs[split], golds[split] = [], [], []
+            for i, (_, row) in enumerate(df.iterrows()):
+                where = f"{src}: row {i}"
+                messages = row_messages(row, dc, where)
+                prompt, reply = render(tokenizer, messages)
+                input_ids, labels = encode_pair(tokenizer, prompt, reply, dc.max_length, where)
+                cols["input_ids"].append(input_ids)
+                cols["attention_mask"].append([1] * len(input_ids))
+                cols["labels"].append(labels)
+                prompts[split].append(prompt)
+                inputs[split].append(
+                    next(m["content"] for m in reversed(messages[:-1]) if m["role"] == "user")
+                )
+                golds[split].append(messages[-1]["content"])
+            datasets[split] = Dataset.from_dict(cols)
+        return Prepared(
+            datasets=datasets,
+            frames=data.splits,
+            ids=ids,
+            extra={
+                "prompts": prompts,
+                "inputs": inputs,
+                "golds": golds,
+                "max_new_tokens": dc.max_new_tokens,
+            },
+            selection=("loss", False),  # ROUGE needs generation: the eval loss picks checkpoints
+            check_texts=inputs,
+        )
+
+    def build_model(
+        self, model_path: str, prepared: Prepared, config: RunConfig
+    ) -> PreTrainedModel:
+        return from_base(
+            "AutoModelForCausalLM",
+            model_path,
+            config,
+        )
+
+    def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
+        return load_saved("AutoModelForCausalLM", model_dir, config)
+
+    def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
+        from transformers import DataCollatorForSeq2Seq
+
+        return DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE, padding=True)
+
+    def compute_metrics(
+        self, prepared: Prepared, split: str
+    ) -> Callable[[EvalPrediction], dict[str, float]] | None:
+        return None  # teacher-forced logits say nothing about generated text; eval loss only
+
+    def predict_rows(
+        self, trainer: Trainer, prepared: Prepared, split: str
+    ) -> list[dict[str, Any]]:
+        """Greedy generation for every prompt of the split, batched by length."""
+        preds = generate(
+            trainer.model,
+            trainer.processing_class,
+            prepared.extra["prompts"][split],
+            max_new_tokens=prepared.extra["max_new_tokens"],
+            batch_size=trainer.args.per_device_eval_batch_size,
+        )
+        return self.prediction_rows(prepared, split, preds)
+
+    def prediction_rows(
+        self, prepared: Prepared, split: str, predictions: Any
+    ) -> list[dict[str, Any]]:
+        rows = []
+        for rid, text, gold, pred in zip(
+            prepared.ids[split],
+            prepared.extra["inputs"][split],
+            prepared.extra["golds"][split],
+            predictions,
+            strict=True,
+        ):
+            scores = rouge_scores(gold, pred)
+            rows.append(
+                {
+                    "id": rid,
+                    "text": text,
+                    "gold": gold,
+                    "pred": pred,
+                    **{k: round(v, 6) for k, v in scores.items()},
+                }
+            )
+        return rows
+
+    def metrics_from_rows(self, rows: list[dict[str, Any]]) -> dict[str, float]:
+        if not rows:
+            return dict.fromkeys(ROUGE_TYPES, float("nan"))
+        per_row = [rouge_scores(r["gold"], r["pred"]) for r in rows]
+        return {k: float(np.mean([s[k] for s in per_row])) for k in ROUGE_TYPES}
+
+
+def generate(
+    model: Any, tokenizer: Any, prompts: list[str], *, max_new_tokens: int, batch_size: int
+) -> list[str]:
+    """Greedy replies to ``prompts`` (left-padded batches, shortest first; input order kept)."""
+    import torch
+
+    eos = {tokenizer.eos_token_id}
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    eos |= set(configured) if isinstance(configured, (list, tuple)) else {configured}
+    eos.discard(None)
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "left"  # generation continues right after each prompt
+    device = next(model.parameters()).device
+    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+    out = [""] * len(prompts)
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                enc = tokenizer(
+                    [prompts[i] for i in idx],
+                    add_special_tokens=False,
+                    padding=True,
+                    return_tensors="pt",
+                ).to(device)
+                gen = model.generate(
+                    **enc,
+                    max_new_tokens=max_new_tokens,
+                    do_sample=False,
+                    num_beams=1,
+                    pad_token_id=tokenizer.pad_token_id,
+                    eos_token_id=sorted(eos),
+                )
+                new = gen[:, enc["input_ids"].shape[1] :]
+                for i, text in zip(
+                    idx, tokenizer.batch_decode(new, skip_special_tokens=True), strict=True
+                ):
+                    out[i] = text.strip()
+    finally:
+        tokenizer.padding_side = side
+        model.train(was_training)
+    return out
