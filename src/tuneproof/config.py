@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -232,6 +232,9 @@ class ChecksConfig(_Section):
 class RunConfig(_Section):
     """Everything a run needs; `config.yaml` in the run directory is this, fully resolved."""
 
+    VERSION: ClassVar[int] = 1
+
+    version: int = Field(1, ge=1, le=1, description="config schema version (1)")
     name: str | None = Field(None, description="run name; default: the config file's stem")
     task: Task = "sequence-classification"
     data: DataConfig

@@ -135,8 +135,8 @@ def test_metrics_json_is_reproduced_from_predictions_jsonl_alone(run_copy, eval_
 def test_default_data_is_the_runs_test_split_and_results_are_seeded(run_copy, tmp_path):
     a = evaluate_run(run_copy, write=False, n_resamples=300)
     b = evaluate_run(run_copy, write=False, n_resamples=300)
-    assert a.metrics["split"] == "test" and a.summary.overall.n == 48
-    assert a.metrics["slices"] == b.metrics["slices"]
+    assert a.metrics.split == "test" and a.summary.overall.n == 48
+    assert a.metrics.slices == b.metrics.slices
     assert not (run_copy / "slices.md").exists()  # write=False writes nothing
     # language detected (no column given here): the toy texts are English words
     assert a.summary.slices["language=en"].n >= 40
@@ -154,7 +154,7 @@ def test_eval_with_a_plan_reports_coverage(run_copy, eval_data, tmp_path):
     checks = {c.key: c for c in result.plan or []}
     assert checks["language=fr"].n == 40 and checks["language=fr"].min_examples == 30
     assert checks["language=fr"].met and not checks["code_switching=yes"].met
-    assert result.metrics["eval"]["plan"][0]["key"] == "language=en"
+    assert result.metrics.eval.plan[0].key == "language=en"
     assert "## Evaluation plan" in (run_copy / "slices.md").read_text(encoding="utf-8")
 
 

@@ -15,6 +15,7 @@ from tuneproof.config import parse_config
 from tuneproof.data import synthetic
 from tuneproof.errors import UserError
 from tuneproof.io import read_json, read_jsonl
+from tuneproof.rundir import dump
 from tuneproof.tasks import get_task
 from tuneproof.tasks.qa import (
     best_spans,
@@ -145,7 +146,7 @@ def test_tiny_run_learns_and_metrics_agree_with_rows(tiny_encoder_dir, tmp_path)
         training={"eval_strategy": "steps", "eval_steps": 15, "save_strategy": "no"},
     )
     out = tmp_path / "run"
-    metrics = run(parse_config(cfg), out).metrics
+    metrics = dump(run(parse_config(cfg), out).metrics)
     losses = [h["loss"] for h in metrics["history"] if "loss" in h]
     assert losses[-1] < losses[0]
     assert {"exact_match", "f1"} <= set(metrics["validation"])

@@ -13,6 +13,7 @@ from tuneproof.cli import app
 from tuneproof.config import parse_config
 from tuneproof.data import synthetic
 from tuneproof.io import read_json, read_jsonl
+from tuneproof.rundir import dump
 from tuneproof.tasks import get_task
 from tuneproof.tasks.similarity import correlation_metrics
 from tuneproof.train import run
@@ -45,7 +46,7 @@ def test_tiny_run_learns_and_metrics_agree_with_rows(tiny_encoder_dir, tmp_path)
         tiny_encoder_dir, files, "similarity", data=PAIR_COLUMNS, training={"learning_rate": 1e-3}
     )
     out = tmp_path / "run"
-    metrics = run(parse_config(cfg), out).metrics
+    metrics = dump(run(parse_config(cfg), out).metrics)
     losses = [h["loss"] for h in metrics["history"] if "loss" in h]
     assert losses[-1] < losses[0]
     rows = read_jsonl(out / "predictions.jsonl")

@@ -11,6 +11,7 @@ from tuneproof.cli import app
 from tuneproof.config import parse_config
 from tuneproof.data import synthetic
 from tuneproof.modeling import QLORA_ON_CPU, base_model_kwargs, count_params, layer_groups
+from tuneproof.rundir import dump
 from tuneproof.train import run
 from tuneproof.train.strategy import progressive_stage
 
@@ -55,7 +56,7 @@ def test_progressive_unfreezes_on_schedule_and_frozen_weights_stay(tiny_encoder_
         strategy={"kind": "progressive", "unfreeze_every": 5},
     )
     out = tmp_path / "run"
-    metrics = run(parse_config(raw), out).metrics
+    metrics = dump(run(parse_config(raw), out).metrics)
     prog = metrics["training"]["progressive"]
     schedule = prog["schedule"]
     assert [e["step"] for e in schedule] == [0, 5, 10]

@@ -84,15 +84,15 @@ def test_tiny_lora_run_learns_and_generates(tiny_llama_dir, tmp_path):
     result = run(parse_config(cfg), out)
     assert result.strategy.kind == "lora"  # LoRA is the default for summarization
     assert (out / "model" / "adapter_config.json").exists()
-    losses = [h["loss"] for h in result.metrics["history"] if "loss" in h]
+    losses = [h["loss"] for h in result.metrics.history if "loss" in h]
     assert losses[-1] < losses[0]
     rows = read_jsonl(out / "predictions.jsonl")
-    assert len(rows) == result.metrics["overall"]["n"] == 8
+    assert len(rows) == result.metrics.overall.n == 8
     assert all(isinstance(r["pred"], str) for r in rows)
     recomputed = get_task("summarization").metrics_from_rows(rows)
     for k in ("rouge1", "rouge2", "rougeL"):
-        assert result.metrics["overall"][k] == pytest.approx(recomputed[k])
-    assert result.metrics["main_metric"] == "rougeL"
+        assert result.metrics.overall.get(k).value == pytest.approx(recomputed[k])
+    assert result.metrics.main_metric == "rougeL"
 
 
 def test_sft_row_without_output_exits_2_naming_the_row(tiny_llama_dir, tmp_path):

@@ -12,6 +12,7 @@ from tuneproof.config import parse_config
 from tuneproof.data import synthetic
 from tuneproof.data.load import LoadedData
 from tuneproof.io import read_json, read_jsonl
+from tuneproof.rundir import dump
 from tuneproof.tasks import get_task
 from tuneproof.tasks.token_classification import (
     IGNORE,
@@ -104,7 +105,7 @@ def test_pos_tags_select_accuracy_as_main_metric(tiny_encoder_dir, tmp_path):
     ]
     files = {s: synthetic.write_jsonl(tmp_path / f"{s}.jsonl", rows) for s in ("train", "test")}
     cfg = task_config(tiny_encoder_dir, files, "token-classification", training={"max_steps": 4})
-    metrics = run(parse_config(cfg), tmp_path / "run").metrics
+    metrics = dump(run(parse_config(cfg), tmp_path / "run").metrics)
     assert metrics["main_metric"] == "accuracy"
     assert set(metrics["overall"]) == {"n", "accuracy", "accuracy_ci", "small_n"}  # no seqeval F1
 

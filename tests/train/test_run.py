@@ -14,6 +14,7 @@ import pytest
 
 from tuneproof.config import parse_config
 from tuneproof.io import read_json, read_jsonl
+from tuneproof.rundir import dump
 from tuneproof.train import run
 
 RUN_FILES = {
@@ -86,7 +87,7 @@ def test_a_lora_run_reloads_with_its_labels_and_predictions(
     raw = make_config(tiny_bert_dir, toy_data, max_steps=6)
     raw["strategy"] = {"kind": "lora", "lora": {"r": 4, "target_modules": ["query", "value"]}}
     out = tmp_path / "lora"
-    trained = run(parse_config(raw), out).metrics
+    trained = dump(run(parse_config(raw), out).metrics)
     at_train = {r["id"]: r["pred"] for r in read_jsonl(out / "predictions.jsonl")}
     saved = read_json(out / "model" / "config.json")
     assert sorted(saved["id2label"].values()) == ["neg", "pos"]
@@ -138,4 +139,4 @@ def test_sigkill_then_resume_matches_uninterrupted(tiny_bert_dir, toy_data, make
     a = json.loads((killed / "metrics.json").read_text())
     b = json.loads((tmp_path / "straight" / "metrics.json").read_text())
     assert a == b
-    assert resumed.metrics["training"]["global_step"] == 12
+    assert resumed.metrics.training.global_step == 12

@@ -11,7 +11,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tuneproof import io
+from tuneproof import io, rundir
 from tuneproof.checks.base import SEVERITIES, CheckReport, Finding
 from tuneproof.checks.registry import CHECKS
 
@@ -114,7 +114,7 @@ def write_report(report: CheckReport, output_dir: str | Path) -> tuple[Path, Pat
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     return (
-        io.write_json(out / "checks.json", report.to_dict()),
+        rundir.write(out, rundir.Checks.model_validate(report.to_dict())),
         io.write_text(out / "checks.md", render_markdown(report)),
     )
 

@@ -88,11 +88,12 @@ def run_demo(output: Path, *, strategy: str = "full", console: Console | None = 
     eval_files = [builtin_dataset(name)["test"] for name in EVAL_SETS]
     evaluation = evaluate_run(output, eval_files, lang_column="lang", console=console)
     for key in (f"language={lang}" for lang in ("en", "fr", "nl", "de")):
-        s = evaluation.metrics["slices"].get(key)
-        if s:
-            lo, hi = s["accuracy_ci"]
+        block = evaluation.metrics.slices.get(key)
+        acc = block.get("accuracy") if block else None
+        if block and acc and acc.ci:
+            lo, hi = acc.ci
             console.print(
-                f"  {key:<12} n={s['n']:<5} accuracy {s['accuracy']:.3f} [{lo:.3f}, {hi:.3f}]"
+                f"  {key:<12} n={block.n:<5} accuracy {acc.value:.3f} [{lo:.3f}, {hi:.3f}]"
             )
 
     console.rule("[bold]4/5 stress tests (CheckList-style) on the English test split")

@@ -89,20 +89,20 @@ def print_summary(result: object) -> None:
     table.add_row(
         "trainable", f"{s.trainable_params:,} of {s.total_params:,} ({s.trainable_percent:.2f} %)"
     )
-    overall = m["overall"]
-    for k, v in overall.items():
-        if k.endswith("_ci") or k == "small_n":
-            continue
-        text = f"{v:.4f}" if isinstance(v, float) else str(v)
-        ci = overall.get(f"{k}_ci")
-        if ci:
-            text += f"  (95 % CI {ci[0]:.4f} – {ci[1]:.4f})"
-        table.add_row(f"{m['split']} {k}", text)
-    if overall.get("small_n"):
+    overall = m.overall
+    if overall.n is not None:
+        table.add_row(f"{m.split} n", str(overall.n))
+    for mv in overall.values():
+        text = f"{mv.value:.4f}"
+        if mv.ci:
+            text += f"  (95 % CI {mv.ci[0]:.4f} – {mv.ci[1]:.4f})"
+        table.add_row(f"{m.split} {mv.name}", text)
+    if overall.note:
+        table.add_row("", f"[yellow]{overall.note}[/]")
+    if overall.small_n:
         table.add_row("", "[yellow]few test rows: the intervals are wide[/]")
-    table.add_row(
-        "steps / epochs", f"{m['training']['global_step']} / {m['training']['epochs']:.2f}"
-    )
+    if m.training is not None:
+        table.add_row("steps / epochs", f"{m.training.global_step} / {m.training.epochs or 0:.2f}")
     if "train_samples_per_second" in result.timing:
         table.add_row("throughput", f"{result.timing['train_samples_per_second']:.1f} samples/s")
     if result.checks_summary is not None:

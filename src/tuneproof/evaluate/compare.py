@@ -23,7 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tuneproof import io
+from tuneproof import rundir
 from tuneproof.errors import UserError
 from tuneproof.evaluate.metrics import (
     CONFIDENCE,
@@ -279,19 +279,19 @@ def config_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[ConfigChange
 
 
 def _read_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
-    import yaml
-
+    """Config, prediction rows and metrics of a run, parsed by their run-directory schemas (an
+    unknown version or a corrupt file is an error naming it); plain mappings for the diff."""
     if not run_dir.is_dir():
         raise UserError(f"{run_dir}: run directory not found")
-    pred = run_dir / "predictions.jsonl"
+    pred = run_dir / rundir.PREDICTIONS
     if not pred.is_file():
         raise UserError(f"{run_dir}: no predictions.jsonl; run `tuneproof eval {run_dir}` first")
-    cfg_path = run_dir / "config.yaml"
-    if not cfg_path.is_file():
+    if not (run_dir / rundir.CONFIG).is_file():
         raise UserError(f"{run_dir}: no config.yaml, so not a tuneproof run directory")
-    config = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
-    metrics = io.read_json(run_dir / "metrics.json") if (run_dir / "metrics.json").is_file() else {}
-    rows = io.read_jsonl(pred)
+    config = rundir.read_config(run_dir).to_dict()
+    record = rundir.read_optional(run_dir, rundir.Metrics)
+    metrics = rundir.dump(record) if record is not None else {}
+    rows = [r.model_dump(mode="json", exclude_none=True) for r in rundir.read_predictions(run_dir)]
     if not rows:
         raise UserError(f"{pred}: no prediction rows; re-run `tuneproof eval {run_dir}`")
     return config, rows, metrics

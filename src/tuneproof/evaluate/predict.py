@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from tuneproof import rundir
 from tuneproof.data.load import LoadedData, SourceInfo, load_splits, read_table, sha256_file
 from tuneproof.errors import UserError
 
@@ -71,25 +72,16 @@ def _first_line(err: BaseException) -> str:
 
 
 def read_run_config(run_dir: Path) -> RunConfig:
-    import yaml
-
-    from tuneproof.config import parse_config
-
     if not run_dir.is_dir():
         raise UserError(
             f"{run_dir}: run directory not found; give a folder `tuneproof train` wrote"
         )
-    path = run_dir / "config.yaml"
-    if not path.is_file():
+    if not (run_dir / rundir.CONFIG).is_file():
         raise UserError(
             f"{run_dir}: no config.yaml, so not a tuneproof run directory; "
             "train one first: tuneproof train CONFIG -o RUN"
         )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: unreadable ({type(err).__name__}); re-run the training") from None
-    return parse_config(raw, str(path))
+    return rundir.read_config(run_dir)
 
 
 def load_run(

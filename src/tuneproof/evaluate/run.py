@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from tuneproof import io
+from tuneproof import io, rundir
 from tuneproof.data.load import require_columns
 from tuneproof.evaluate.failures import FailureReport, analyse_failures
 from tuneproof.evaluate.metrics import N_RESAMPLES, Summary, slice_positions, summarize_rows
@@ -37,8 +37,6 @@ from tuneproof.evaluate.slices import DEFAULT_LANGUAGES, SliceOptions, is_catego
 if TYPE_CHECKING:
     from rich.console import Console
 
-METRICS_VERSION = 1
-
 
 @dataclass
 class EvalResult:
@@ -50,7 +48,7 @@ class EvalResult:
     failures: FailureReport
     data: list[EvalData]
     rows: list[dict[str, Any]]
-    metrics: dict[str, Any]  # the content of metrics.json
+    metrics: rundir.Metrics  # the content of metrics.json
     plan: list[PlanCheck] | None = None
     files: list[Path] = field(default_factory=list)
 
@@ -180,15 +178,11 @@ def tag_predictions(
     return out
 
 
-def _existing_metrics(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / "metrics.json"
-    if not path.is_file():
-        return {}
-    try:
-        data = io.read_json(path)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+def _existing_metrics(run_dir: Path) -> rundir.Metrics | None:
+    """The run's metrics.json, read strictly *before* any work: a corrupt or unknown-version file
+    is an error naming it (and stays as it is), never silently replaced without its training
+    history."""
+    return rundir.read_optional(run_dir, rundir.Metrics)
 
 
 def evaluate_run(
@@ -217,6 +211,7 @@ def evaluate_run(
     the run directory.
     """
     run_dir = Path(run_dir)
+    old_metrics = _existing_metrics(run_dir)
     loaded = load_run(run_dir, text_column=text_column, label_column=label_column)
     config = loaded.config
     the_plan = load_plan(plan) if isinstance(plan, (str, Path)) else plan
@@ -255,7 +250,7 @@ def evaluate_run(
         checks = check_plan(the_plan, sizes)
 
     metrics = _metrics_json(
-        run_dir,
+        old_metrics,
         loaded,
         split,
         summary,
@@ -270,15 +265,15 @@ def evaluate_run(
     if write:
         from tuneproof.evaluate.report import render_slices_md
 
-        io.write_jsonl(run_dir / "predictions.jsonl", rows)
-        io.write_json(run_dir / "metrics.json", metrics)
+        rundir.write_predictions(run_dir, rows)
+        rundir.write(run_dir, metrics)
         io.write_text(run_dir / "slices.md", render_slices_md(result, loaded.name))
         result.files = [run_dir / f for f in ("predictions.jsonl", "metrics.json", "slices.md")]
     return result
 
 
 def _metrics_json(
-    run_dir: Path,
+    old: rundir.Metrics | None,
     loaded: LoadedRun,
     split: str,
     summary: Summary,
@@ -289,10 +284,9 @@ def _metrics_json(
     lang_source: str,
     languages: list[str],
     checks: list[PlanCheck] | None,
-) -> dict[str, Any]:
+) -> rundir.Metrics:
     """The train schema (version, task, main_metric, split, overall, validation, training,
     history, slices) with ``overall``/``slices`` from this evaluation and an ``eval`` section."""
-    old = _existing_metrics(run_dir)
     body = summary.to_dict()
     eval_info: dict[str, Any] = {
         "data": [{"name": d.name, **d.source.to_dict()} for d in data],
@@ -305,18 +299,19 @@ def _metrics_json(
     }
     if checks is not None:
         eval_info["plan"] = [c.to_dict() for c in checks]
-    return {
-        "version": METRICS_VERSION,
-        "task": loaded.config.task,
-        "main_metric": summary.main_metric,
-        "split": split,
-        "overall": body["overall"],
-        "validation": old.get("validation", {}),
-        "training": old.get("training", {}),
-        "history": old.get("history", []),
-        "slices": body["slices"],
-        "eval": eval_info,
-    }
+    return rundir.Metrics.model_validate(
+        {
+            "task": loaded.config.task,
+            "main_metric": summary.main_metric,
+            "split": split,
+            "overall": body["overall"],
+            "validation": old.validation if old else {},
+            "training": old.training if old else None,
+            "history": old.history if old else [],
+            "slices": body["slices"],
+            "eval": eval_info,
+        }
+    )
 
 
 def rows_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:

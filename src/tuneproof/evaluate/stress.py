@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from tuneproof import io
+from tuneproof import rundir
 from tuneproof.data.load import SourceInfo, require_columns
 from tuneproof.errors import UserError
 from tuneproof.evaluate.predict import (
@@ -350,5 +350,5 @@ def run_stress(
         run_dir, data.source, len(sample), seed, evaluate_edits(originals, edited, texts)
     )
     if write:
-        io.write_json(run_dir / "stress.json", report.to_dict())
+        rundir.write(run_dir, rundir.Stress.model_validate(report.to_dict()))
     return report

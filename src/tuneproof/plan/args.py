@@ -1111,9 +1111,9 @@ def snippet_for_runconfig(path: str | Path) -> str:
     """``TrainingArguments(...)`` (and ``LoraConfig``) exactly as ``tuneproof train`` builds."""
     import transformers
 
+    from tuneproof.arguments import training_kwargs
     from tuneproof.config import load_config
     from tuneproof.tasks import PEFT_TASK_TYPES
-    from tuneproof.arguments import training_kwargs
 
     cfg = load_config(path)
     try:

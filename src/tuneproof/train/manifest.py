@@ -11,6 +11,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from tuneproof.rundir import Manifest
+
 PACKAGES = (
     "tuneproof",
     "torch",
@@ -75,18 +77,18 @@ def now() -> str:
 
 def start_manifest(
     *, seed: int, data: dict[str, Any], command: list[str] | None, model: str
-) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "status": "running",
-        "versions": package_versions(),
-        "git": git_state(),
-        "data": data,
-        "model": model,
-        "seed": seed,
-        "hardware": hardware(),
-        "command": command if command is not None else sys.argv,
-        "cwd": os.getcwd(),
-        "started": now(),
-        "ended": None,
-    }
+) -> Manifest:
+    return Manifest.model_validate(
+        {
+            "status": "running",
+            "versions": package_versions(),
+            "git": git_state(),
+            "data": data,
+            "model": model,
+            "seed": seed,
+            "hardware": hardware(),
+            "command": command if command is not None else sys.argv,
+            "cwd": os.getcwd(),
+            "started": now(),
+        }
+    )

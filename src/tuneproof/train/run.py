@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tuneproof import io
+from tuneproof import io, rundir
 from tuneproof.config import RunConfig
 from tuneproof.data.load import LoadedData, load_splits
 from tuneproof.errors import UserError
@@ -36,7 +36,7 @@ TIMING_KEYS = ("runtime", "per_second", "total_flos")
 @dataclass
 class RunResult:
     output_dir: Path
-    metrics: dict[str, Any]
+    metrics: rundir.Metrics
     strategy: StrategyInfo
     tracking_uri: str | None = None
     tracking_run_id: str | None = None
@@ -156,7 +156,7 @@ def run(
                 continue
             shutil.rmtree(child) if child.is_dir() else child.unlink()
     output_dir.mkdir(parents=True, exist_ok=True)
-    io.write_text(output_dir / "config.yaml", config.to_yaml())
+    rundir.write_config(output_dir, config)
     manifest = start_manifest(
         seed=config.training.seed,
         data={k: v.to_dict() for k, v in loaded.sources.items()},
@@ -164,8 +164,8 @@ def run(
         model=model_path,
     )
     if resume_from is not None:
-        manifest["resumed_from"] = resume_from.name
-    io.write_json(output_dir / "manifest.json", manifest)
+        manifest.resumed_from = resume_from.name
+    rundir.write(output_dir, manifest)
 
     checks_summary = None
     if config.checks.enabled and not skip_checks and resume_from is None:
@@ -218,47 +218,48 @@ def run(
         trainer.compute_metrics = task.compute_metrics(prepared, "validation")
         val_metrics = _strip_timing(trainer.evaluate())
     timing = {k: float(v) for k, v in train_out.metrics.items() if any(t in k for t in TIMING_KEYS)}
-    metrics = {
-        "version": 1,
-        "task": config.task,
-        "main_metric": main_metric,
-        "split": eval_split,
-        "overall": summary["overall"],
-        "validation": _unprefix(val_metrics, "eval"),
-        "training": {
-            "global_step": trainer.state.global_step,
-            "epochs": trainer.state.epoch,
-            # Mean of the logged step losses: HF's own train_loss only covers the steps since a
-            # resume, so a resumed run would report a different figure for the same training.
-            "train_loss": _mean_logged_loss(trainer.state.log_history),
-            "best_checkpoint": _relative(trainer.state.best_model_checkpoint, output_dir),
-            "best_metric": trainer.state.best_metric,
-            **strategy.to_dict(),
-            **({"progressive": progressive.to_dict()} if progressive is not None else {}),
-        },
-        "history": [_strip_timing(r) for r in trainer.state.log_history if "train_loss" not in r],
-        "slices": summary["slices"],
-    }
+    metrics = rundir.Metrics.model_validate(
+        {
+            "task": config.task,
+            "main_metric": main_metric,
+            "split": eval_split,
+            "overall": summary["overall"],
+            "validation": _unprefix(val_metrics, "eval"),
+            "training": {
+                "global_step": trainer.state.global_step,
+                "epochs": trainer.state.epoch,
+                # Mean of the logged step losses: HF's own train_loss only covers the steps since a
+                # resume, so a resumed run would report a different figure for the same training.
+                "train_loss": _mean_logged_loss(trainer.state.log_history),
+                "best_checkpoint": _relative(trainer.state.best_model_checkpoint, output_dir),
+                "best_metric": trainer.state.best_metric,
+                **strategy.to_dict(),
+                **({"progressive": progressive.to_dict()} if progressive is not None else {}),
+            },
+            "history": [
+                _strip_timing(r) for r in trainer.state.log_history if "train_loss" not in r
+            ],
+            "slices": summary["slices"],
+        }
+    )
     with io.atomic_dir(output_dir / "model") as tmp:
         trainer.save_model(str(tmp))
         tokenizer.save_pretrained(str(tmp))
         if (tmp / "adapter_config.json").exists():
             save_adapter_base(trainer.model, tmp, config.model.name)
-    io.write_jsonl(output_dir / "predictions.jsonl", rows)
-    io.write_json(output_dir / "metrics.json", metrics)
+    rundir.write_predictions(output_dir, rows)
+    rundir.write(output_dir, metrics)
 
     result = RunResult(output_dir, metrics, strategy, checks_summary=checks_summary, timing=timing)
     if config.tracking.enabled:
         result.tracking_uri, result.tracking_run_id = _track(
             config, output_dir, metrics, tracking_uri
         )
-    manifest.update(
-        status="complete",
-        ended=now(),
-        timing=timing,
-        tracking={"uri": result.tracking_uri, "run_id": result.tracking_run_id},
-    )
-    io.write_json(output_dir / "manifest.json", manifest)
+    manifest.status = "complete"
+    manifest.ended = now()
+    manifest.timing = timing
+    manifest.tracking = rundir.Tracking(uri=result.tracking_uri, run_id=result.tracking_run_id)
+    rundir.write(output_dir, manifest)
     return result
 
 
@@ -333,10 +334,11 @@ def _relative(path: str | None, root: Path) -> str | None:
 
 
 def _track(
-    config: RunConfig, output_dir: Path, metrics: dict[str, Any], uri: str | None
+    config: RunConfig, output_dir: Path, record: rundir.Metrics, uri: str | None
 ) -> tuple[str, str]:
     from tuneproof.track import default_tracking_uri, log_run
 
+    metrics = rundir.dump(record)
     uri = default_tracking_uri(uri or config.tracking.uri)
     flat_metrics = {f"test/{k}": v for k, v in metrics["overall"].items() if _is_num(v)}
     flat_metrics.update(

@@ -1,0 +1,578 @@
+"""One schema per run-directory file, shared by the code that writes it and the code that reads it.
+
+Every file of the run-directory contract (docs/architecture.md) is a pydantic model here with a
+``version``. Writers build the model and call :func:`write`; readers call :func:`read` (or the
+``read_*`` shorthands), which refuse a file of an unknown or newer version, or one that is not
+valid JSON/YAML or does not match the schema, with one line naming the file; nothing is ever
+rewritten by a failed read. Because both sides use the same classes, a field cannot be renamed on
+one side only, and the report, ``compare``, ``eval`` and the web app all see the same facts.
+
+A ``MetricBlock`` (the overall metrics, one slice, one evaluation) keeps its metrics as extra
+fields (``accuracy``, ``accuracy_ci``, ``f1``, ...) because the metric names belong to the task;
+the bookkeeping fields (``n``, ``small_n``) are declared.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from tuneproof import io
+from tuneproof.config import RunConfig, format_validation_error
+from tuneproof.errors import UserError
+
+# --- files and the command that writes each (shown when a file is absent) ----------------------
+
+CONFIG = "config.yaml"
+MANIFEST = "manifest.json"
+METRICS = "metrics.json"
+PREDICTIONS = "predictions.jsonl"
+CHECKS = "checks.json"
+STRESS = "stress.json"
+LINT = "lint.json"
+PLAN = "plan.md"
+MODEL = "model"
+
+PRODUCERS: dict[str, str] = {
+    CONFIG: "tuneproof train CONFIG -o RUN",
+    MANIFEST: "tuneproof train CONFIG -o RUN",
+    METRICS: "tuneproof train CONFIG -o RUN",
+    PREDICTIONS: "tuneproof eval RUN",
+    CHECKS: "tuneproof check CONFIG --output RUN",
+    STRESS: "tuneproof stress RUN --data FILE",
+    LINT: "tuneproof train CONFIG -o RUN",
+    PLAN: "tuneproof plan ... -o RUN (before training)",
+    MODEL: "tuneproof train CONFIG -o RUN",
+}
+
+
+class _Record(BaseModel):
+    """A nested part of a file: unknown keys are errors, so writer and reader cannot drift."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class RunFile(_Record):
+    """A top-level run-directory file: its name and the newest version this code reads."""
+
+    FILE: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+    version: int = 1
+
+
+# --- metrics.json ------------------------------------------------------------------------------
+
+Number = float | int
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One metric of a block; ``ci`` is its 95 % bootstrap interval when one was computed."""
+
+    name: str
+    value: float
+    ci: tuple[float, float] | None = None
+
+
+class MetricBlock(BaseModel):
+    """Metrics of a set of rows (``n`` of them); ``<metric>_ci`` holds a metric's interval.
+
+    ``note`` says why a metric is missing (e.g. a single class, so no macro-F1 interval).
+    """
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, Number | list[Number] | None] = Field(init=False)
+
+    n: int | None = None
+    small_n: bool = False
+    note: str | None = None
+
+    def values(self) -> tuple[MetricValue, ...]:
+        """The numeric metrics, in the order they were written, each with its interval."""
+        extra = self.__pydantic_extra__ or {}
+        out = []
+        for key, raw in extra.items():
+            if key.endswith("_ci") or not _is_number(raw):
+                continue
+            out.append(MetricValue(key, float(raw), _interval(extra.get(f"{key}_ci"))))  # type: ignore[arg-type]
+        return tuple(out)
+
+    def get(self, name: str) -> MetricValue | None:
+        return next((m for m in self.values() if m.name == name), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and not math.isnan(v)
+
+
+def _interval(v: Any) -> tuple[float, float] | None:
+    if isinstance(v, list) and len(v) == 2 and all(_is_number(x) for x in v):
+        return (float(v[0]), float(v[1]))
+    return None
+
+
+class ProgressiveInfo(BaseModel):
+    """The unfreezing schedule a ``progressive`` run followed (``train/progressive.py``)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class TrainingInfo(_Record):
+    global_step: int | None = None
+    epochs: float | None = None
+    train_loss: float | None = None
+    best_checkpoint: str | None = None
+    best_metric: float | None = None
+    kind: str | None = None  # the strategy
+    trainable_params: int | None = None
+    total_params: int | None = None
+    trainable_percent: float | None = None
+    detail: str | None = None
+    progressive: ProgressiveInfo | None = None
+
+
+class DataRef(_Record):
+    """A data file as fingerprinted: enough to check the same bytes were used."""
+
+    path: str | None = None
+    sha256: str | None = None
+    rows: int | None = None
+    name: str | None = None  # eval files: the name rows are tagged with (``source``)
+
+
+class FailureCategory(_Record):
+    name: str
+    description: str = ""
+    rows: int | None = None
+    errors: int = 0
+    error_rate: float | None = None
+    error_rate_without: float | None = None
+    share_of_errors: float | None = None
+    examples: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Confusion(_Record):
+    labels: list[str]
+    matrix: list[list[int]]  # rows: gold, columns: pred
+
+
+class Failures(_Record):
+    n_rows: int | None = None
+    n_errors: int | None = None
+    categories: dict[str, FailureCategory] = Field(default_factory=dict)
+    confusion: dict[str, Confusion] = Field(default_factory=dict)
+    note: str = ""
+
+
+class LanguageSource(BaseModel):
+    """Where the ``language`` slice came from (a column, or ``lingua`` over these languages)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    source: str | None = Field(None, alias="from")
+    languages: list[str] = Field(default_factory=list)
+    column: str | None = None
+
+
+class PlanCheckRecord(_Record):
+    """A slice of the evaluation plan against the evaluated data (``eval --plan``)."""
+
+    key: str
+    min_examples: int
+    n: int
+    met: bool
+
+
+class EvalInfo(BaseModel):
+    """How ``tuneproof eval`` measured: the files, the resampling, the failure analysis."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    data: list[DataRef] = Field(default_factory=list)
+    seed: int | None = None
+    n_resamples: int | None = None
+    confidence: float | None = None
+    resampling: dict[str, str] = Field(default_factory=dict)
+    language: LanguageSource | None = None
+    failures: Failures | None = None
+    plan: list[PlanCheckRecord] | None = None
+
+
+class Metrics(RunFile):
+    """``metrics.json``: the evaluation of a run (train writes it, eval rewrites its evaluation).
+
+    Timings are kept out (``manifest.json``) so the file is byte-reproducible.
+    """
+
+    FILE: ClassVar[str] = METRICS
+
+    task: str
+    main_metric: str
+    split: str
+    overall: MetricBlock
+    validation: dict[str, Number | None] = Field(default_factory=dict)
+    training: TrainingInfo | None = None
+    history: list[dict[str, Number | str | None]] = Field(default_factory=list)
+    slices: dict[str, MetricBlock] = Field(default_factory=dict)
+    eval: EvalInfo | None = None
+
+    @property
+    def headline(self) -> MetricValue | None:
+        return self.overall.get(self.main_metric)
+
+
+# --- manifest.json -----------------------------------------------------------------------------
+
+
+class GitState(_Record):
+    commit: str | None = None
+    dirty: bool | None = None
+
+
+class Hardware(_Record):
+    platform: str | None = None
+    machine: str | None = None
+    cpu_count: int | None = None
+    torch_threads: int | None = None
+    cuda: bool | None = None
+    gpus: list[str] = Field(default_factory=list)
+
+    @property
+    def cpu_only(self) -> bool:
+        return self.cuda is False and not self.gpus
+
+
+class Tracking(_Record):
+    uri: str | None = None
+    run_id: str | None = None
+
+
+class Resources(_Record):
+    """What the run measured of itself, beside what the planner estimated."""
+
+    peak_memory_bytes: int | None = None
+    peak_memory_kind: Literal["cuda", "rss"] | None = None
+    tokens_per_second: float | None = None
+    train_tokens: int | None = None
+
+
+Status = Literal["running", "complete", "failed"]
+
+
+class Manifest(RunFile):
+    """``manifest.json``: enough about a run to re-run it and to trust it is the same run."""
+
+    FILE: ClassVar[str] = MANIFEST
+
+    status: Status = "running"
+    reason: str | None = None  # why a failed run failed
+    versions: dict[str, str | None] = Field(default_factory=dict)
+    git: GitState = Field(default_factory=GitState)
+    data: dict[str, DataRef] = Field(default_factory=dict)
+    model: str | None = None
+    seed: int | None = None
+    hardware: Hardware = Field(default_factory=Hardware)
+    command: list[str] = Field(default_factory=list)
+    cwd: str | None = None
+    started: str | None = None
+    ended: str | None = None
+    resumed_from: str | None = None
+    timing: dict[str, float] = Field(default_factory=dict)
+    resources: Resources | None = None
+    tracking: Tracking | None = None
+
+
+# --- predictions.jsonl -------------------------------------------------------------------------
+
+
+class TokenInfo(_Record):
+    n: int | None = None
+    unk: int | None = None
+    fertility: float | None = None
+    per_char: bool | None = None
+
+
+class PredictionRow(BaseModel):
+    """One evaluated example. ``gold``/``pred`` keep the task's JSON type (a label, a tag list,
+    an answer span, a generated text, a score); task-specific inputs (``question``, ``context``,
+    ``tokens``, ``text_pair``, ...) are kept as extra fields."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    source: str = ""
+    text: Any = None
+    gold: Any = None
+    pred: Any = None
+    score: float | None = None
+    probabilities: dict[str, float] | None = None
+    slices: dict[str, str] = Field(default_factory=dict)
+    tokens: TokenInfo | None = None
+
+    @property
+    def correct(self) -> bool:
+        return bool(self.gold == self.pred)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Ids are unique per eval file, so rows are matched on (source, id)."""
+        return (self.source, self.id)
+
+    @property
+    def display_text(self) -> str:
+        """The input as one string (token lists joined, QA question + context)."""
+        if isinstance(self.text, str):
+            return self.text
+        if isinstance(self.text, list):
+            return " ".join(map(str, self.text))
+        extra = self.__pydantic_extra__ or {}
+        for key in ("question", "context", "input"):
+            if isinstance(extra.get(key), str):
+                return str(extra[key])
+        return "" if self.text is None else json.dumps(self.text, ensure_ascii=False)
+
+
+# --- checks.json -------------------------------------------------------------------------------
+
+
+class RelatedRow(_Record):
+    split: str
+    row: str
+
+
+class Finding(_Record):
+    check: str
+    severity: Literal["error", "warning", "info"]
+    split: str
+    rows: list[str] = Field(default_factory=list)
+    related: list[RelatedRow] = Field(default_factory=list)
+    score: float | None = None
+    detail: str = ""
+
+
+class ChecksSummary(_Record):
+    errors: int = 0
+    warnings: int = 0
+    info: int = 0
+
+
+class Checks(RunFile):
+    """``checks.json``: data-quality findings (docs/checks.md)."""
+
+    FILE: ClassVar[str] = CHECKS
+
+    dataset: dict[str, DataRef] = Field(default_factory=dict)
+    summary: ChecksSummary = Field(default_factory=ChecksSummary)
+    findings: list[Finding] = Field(default_factory=list)
+
+
+# --- stress.json -------------------------------------------------------------------------------
+
+
+class StressExample(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    original: str = ""
+    edited: str = ""
+    pred_before: Any = None
+    pred_after: Any = None
+
+
+class StressTest(_Record):
+    name: str
+    kind: str = ""
+    description: str = ""
+    applicable: int | None = None
+    failures: int | None = None
+    failure_rate: float | None = None
+    flipped: int | None = None
+    mean_abs_shift: float | None = None
+    examples: list[StressExample] = Field(default_factory=list)
+
+
+class Stress(RunFile):
+    """``stress.json``: behaviour-test failure rates (``tuneproof stress``)."""
+
+    FILE: ClassVar[str] = STRESS
+
+    run: str | None = None
+    data: DataRef | None = None
+    n_rows: int | None = None
+    seed: int | None = None
+    tests: list[StressTest] = Field(default_factory=list)
+
+
+# --- lint.json ---------------------------------------------------------------------------------
+
+
+class LintFinding(_Record):
+    severity: str
+    argument: str | None = None
+    message: str
+    fix: str | None = None
+
+
+class Lint(RunFile):
+    """``lint.json``: the TrainingArguments linter on the arguments the run trained with."""
+
+    FILE: ClassVar[str] = LINT
+
+    findings: list[LintFinding] = Field(default_factory=list)
+
+
+# --- reading and writing -----------------------------------------------------------------------
+
+F = TypeVar("F", bound=RunFile)
+
+
+def _load_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{path}: not found; {_producer_hint(path)}") from None
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; {_producer_hint(path)}") from None
+
+
+def _producer_hint(path: Path) -> str:
+    cmd = PRODUCERS.get(path.name)
+    return f"re-run `{cmd.replace('RUN', str(path.parent))}`" if cmd else "re-run the step"
+
+
+def _check_version(raw: Any, model: type[RunFile], path: Path) -> None:
+    if not isinstance(raw, dict):
+        raise UserError(f"{path}: expected a JSON object; {_producer_hint(path)}")
+    version = raw.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise UserError(f"{path}: unknown version {version!r}; {_producer_hint(path)}")
+    if version > model.VERSION:
+        raise UserError(
+            f"{path}: version {version} is newer than this tuneproof reads "
+            f"(up to {model.VERSION}); upgrade tuneproof"
+        )
+
+
+def _validate(model: type[F], raw: Any, path: Path) -> F:
+    _check_version(raw, model, path)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        e = err.errors()[0]
+        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
+        raise UserError(
+            f"{path}: {where}: {e['msg']}; the file does not match the {path.name} schema "
+            f"(version {raw.get('version', 1)}); {_producer_hint(path)}"
+        ) from None
+
+
+def parse(model: type[F], text: str, path: Path) -> F:
+    """Parse a file's text (JSON) into its model; every failure names ``path``."""
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UserError(
+            f"{path}: invalid JSON at line {err.lineno} ({err.msg}); {_producer_hint(path)}"
+        ) from None
+    return _validate(model, raw, path)
+
+
+def read(run_dir: str | Path, model: type[F]) -> F:
+    """Read ``run_dir/<model.FILE>``; a missing, corrupt, unknown-version or off-schema file is
+    a ``UserError`` naming it (and is left as it was)."""
+    path = Path(run_dir) / model.FILE
+    return parse(model, _load_text(path), path)
+
+
+def read_optional(run_dir: str | Path, model: type[F]) -> F | None:
+    """Like :func:`read`, but ``None`` when the file does not exist."""
+    path = Path(run_dir) / model.FILE
+    return read(run_dir, model) if path.exists() else None
+
+
+def dump(obj: RunFile) -> dict[str, Any]:
+    """The JSON form of a file, with ``version`` first; absent (None) fields are left out."""
+    data = obj.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return {"version": obj.version, **{k: v for k, v in data.items() if k != "version"}}
+
+
+def write(run_dir: str | Path, obj: RunFile) -> Path:
+    """Write a file atomically (temp file + rename)."""
+    return io.write_json(Path(run_dir) / obj.FILE, dump(obj))
+
+
+# predictions.jsonl: one JSON object per line; the file has no header, so each row is checked.
+
+
+def read_predictions(run_dir: str | Path) -> list[PredictionRow]:
+    path = Path(run_dir) / PREDICTIONS
+    return list(iter_predictions(path))
+
+
+def iter_predictions(path: Path) -> Iterator[PredictionRow]:
+    if not path.exists():
+        raise UserError(f"{path}: not found; {_producer_hint(path)}")
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise UserError(
+                    f"{path}: line {lineno} is not valid JSON ({err.msg}); {_producer_hint(path)}"
+                ) from None
+            try:
+                yield PredictionRow.model_validate(raw)
+            except ValidationError as err:
+                e = err.errors()[0]
+                where = ".".join(str(p) for p in e["loc"]) or "(row)"
+                raise UserError(
+                    f"{path}: line {lineno}: {where}: {e['msg']}; {_producer_hint(path)}"
+                ) from None
+
+
+def write_predictions(run_dir: str | Path, rows: Iterable[PredictionRow | dict[str, Any]]) -> Path:
+    """Rows are validated against :class:`PredictionRow` before anything is written."""
+    checked = [
+        (r if isinstance(r, PredictionRow) else PredictionRow.model_validate(r)).model_dump(
+            mode="json", exclude_none=True
+        )
+        for r in rows
+    ]
+    return io.write_jsonl(Path(run_dir) / PREDICTIONS, checked)
+
+
+# config.yaml: the resolved RunConfig (its own schema, in config.py).
+
+
+def read_config(run_dir: str | Path) -> RunConfig:
+    path = Path(run_dir) / CONFIG
+    text = _load_text(path)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else "bad YAML"
+        raise UserError(f"{path}: invalid YAML ({first}); {_producer_hint(path)}") from None
+    if isinstance(raw, dict):
+        version = raw.get("version", 1)
+        if not isinstance(version, int) or version > RunConfig.VERSION:
+            raise UserError(
+                f"{path}: version {version!r} is newer than this tuneproof reads "
+                f"(up to {RunConfig.VERSION}); upgrade tuneproof"
+            )
+    try:
+        return RunConfig.model_validate(raw)
+    except ValidationError as err:
+        raise UserError(format_validation_error(err, str(path))) from None
+
+
+def write_config(run_dir: str | Path, config: RunConfig) -> Path:
+    return io.write_text(Path(run_dir) / CONFIG, config.to_yaml())
