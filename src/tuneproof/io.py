@@ -14,6 +14,13 @@ from typing import Any
 import yaml
 
 
+def current_umask() -> int:
+    """The process umask (reading it means setting it; set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _json_default(obj: Any) -> Any:
     # numpy scalars and paths show up in metrics and manifests.
     if hasattr(obj, "item"):
@@ -31,7 +38,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
-    tmp_path.chmod(0o644)  # mkstemp makes 0600; results are meant to be shared
+    tmp_path.chmod(0o666 & ~current_umask())  # mkstemp makes 0600; honour the user's umask
     try:
         yield tmp_path
         os.replace(tmp_path, path)
@@ -78,6 +85,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700; a run directory is shared
     try:
         yield tmp
         if path.exists():

@@ -304,7 +304,7 @@ class TokenInfo(_Record):
 class PredictionRow(BaseModel):
     """One evaluated example. ``gold``/``pred`` keep the task's JSON type (a label, a tag list,
     an answer span, a generated text, a score); task-specific inputs (``question``, ``context``,
-    ``tokens``, ``text_pair``, ...) are kept as extra fields."""
+    ``tokens`` (token classification's words), ``text_pair``, ...) are kept as extra fields."""
 
     model_config = ConfigDict(extra="allow")
 
@@ -316,7 +316,8 @@ class PredictionRow(BaseModel):
     score: float | None = None
     probabilities: dict[str, float] | None = None
     slices: dict[str, str] = Field(default_factory=dict)
-    tokens: TokenInfo | None = None
+    # how the model's tokenizer saw the input (eval); ``tokens`` is a task input (word lists)
+    token_stats: TokenInfo | None = None
 
     @property
     def correct(self) -> bool:

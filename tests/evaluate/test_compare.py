@@ -10,7 +10,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tuneproof import io
+from tuneproof import io, rundir
 from tuneproof.cli import app
 from tuneproof.errors import UserError
 from tuneproof.evaluate.compare import compare_runs, config_diff, mcnemar_p
@@ -58,8 +58,22 @@ def write_run(path: Path, rows: list[dict], lr: float = 5e-5) -> Path:
     cfg["training"] = {"learning_rate": lr}
     (path / "config.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
     io.write_jsonl(path / "predictions.jsonl", rows)
-    io.write_json(path / "metrics.json", {"version": 1, "overall": {}})
+    write_metrics(path)
     return path
+
+
+def write_metrics(path: Path, eval_files: list[dict] | None = None) -> None:
+    """A metrics.json as the writers make it (through the one schema)."""
+    record = rundir.Metrics(
+        task="sequence-classification",
+        main_metric="accuracy",
+        split="eval",
+        overall=rundir.MetricBlock(),
+        eval=rundir.EvalInfo(data=[rundir.DataRef(**d) for d in eval_files])
+        if eval_files
+        else None,
+    )
+    rundir.write(path, record)
 
 
 def test_planted_regression_on_one_slice_is_flagged(tmp_path):
@@ -150,8 +164,8 @@ def test_different_eval_files_are_named(tmp_path):
     rows = base_rows(20)
     a = write_run(tmp_path / "a", rows)
     b = write_run(tmp_path / "b", rows)
-    io.write_json(a / "metrics.json", {"eval": {"data": [{"name": "fr.csv", "sha256": "1"}]}})
-    io.write_json(b / "metrics.json", {"eval": {"data": [{"name": "fr-v2.csv", "sha256": "2"}]}})
+    write_metrics(a, [{"name": "fr.csv", "sha256": "1"}])
+    write_metrics(b, [{"name": "fr-v2.csv", "sha256": "2"}])
     result = runner.invoke(app, ["compare", str(a), str(b)])
     assert result.exit_code == 2, result.output
     lines = result.stderr.strip().splitlines()

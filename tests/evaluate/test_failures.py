@@ -17,7 +17,7 @@ def row(i, gold, pred, p, *, truncated="no", unk=0, n=10, fertility=1.2, lang="e
         "score": p,
         "probabilities": probs,
         "slices": {"language": lang, "truncated": truncated},
-        "tokens": {"n": n, "unk": unk, "fertility": fertility, "per_char": False},
+        "token_stats": {"n": n, "unk": unk, "fertility": fertility, "per_char": False},
     }
 
 

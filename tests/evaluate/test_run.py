@@ -87,11 +87,11 @@ def test_eval_writes_slices_that_agree_with_the_predictions(run_copy, eval_data)
     assert metrics["slices"]["source=extra.csv"]["n"] == 40
     assert metrics["slices"]["domain=books"]["n"] == 16 + 14  # categorical column, detected
     # length is in tokens of the model's tokenizer, special tokens included
-    n_tokens = {r["tokens"]["n"] for r in rows}
+    n_tokens = {r["token_stats"]["n"] for r in rows}
     assert min(n_tokens) >= 6 + 2
     trunc = [r for r in rows if r["slices"]["truncated"] == "yes"]
-    assert all(r["tokens"]["n"] > 8 for r in trunc) and trunc  # max_length 8 in the config
-    assert all(r["tokens"]["n"] <= 8 for r in rows if r not in trunc)
+    assert all(r["token_stats"]["n"] > 8 for r in trunc) and trunc  # max_length 8 in the config
+    assert all(r["token_stats"]["n"] <= 8 for r in rows if r not in trunc)
 
     failures = metrics["eval"]["failures"]
     assert failures["n_errors"] == sum(r["gold"] != r["pred"] for r in rows)

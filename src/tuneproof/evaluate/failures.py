@@ -70,7 +70,7 @@ def _truncated(row: Row) -> bool | None:
 
 
 def _tokens(row: Row) -> Mapping[str, Any] | None:
-    tok = row.get("tokens")
+    tok = row.get("token_stats")
     return tok if isinstance(tok, Mapping) else None
 
 

@@ -168,7 +168,7 @@ def tag_predictions(
         new = {"id": row.get("id"), "source": src}
         new.update({k: v for k, v in row.items() if k != "id"})
         new["slices"] = tag
-        new["tokens"] = {
+        new["token_stats"] = {
             "n": n,
             "unk": st.n_unk,
             "fertility": round(st.fertility, 4),
