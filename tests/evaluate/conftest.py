@@ -1,8 +1,5 @@
-"""Fixtures for the evaluate tests: a tiny BERT trained once per session, synthetic row sets.
-
-The tiny model's tokenizer is built with ``vocab=`` (transformers 5 ignores ``vocab_file=``, which
-leaves a 5-token vocabulary where every word is UNK), so the toy task is actually learnable.
-"""
+"""Fixtures for the evaluate tests: the tiny BERT of ``tests/conftest.py`` (``eval_bert_dir``)
+trained once per session, synthetic row sets."""
 
 from __future__ import annotations
 
@@ -16,7 +13,6 @@ import pytest
 POSITIVE = ["good", "great", "fine", "superb", "lovely", "wonderful", "brilliant", "charming"]
 NEGATIVE = ["bad", "awful", "poor", "dull", "boring", "terrible", "weak", "messy"]
 NEUTRAL = ["the", "film", "movie", "plot", "was", "a", "story", "actor", "scene", "really", "quite"]
-EXTRA = ["not", "john", "mary", "paris", "le", "est", "das", "ist", "caf", "##e"]
 
 
 def toy_rows(n: int, seed: int, prefix: str, lang: str = "en") -> list[dict[str, str]]:
@@ -46,33 +42,6 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
-
-
-@pytest.fixture(scope="session")
-def eval_bert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A random-init 2-layer BERT (hidden 32) whose WordPiece vocabulary covers the toy words."""
-    import torch
-    from transformers import BertConfig, BertForMaskedLM, BertTokenizerFast
-
-    folder = tmp_path_factory.mktemp("eval-bert")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *POSITIVE, *NEGATIVE, *NEUTRAL, *EXTRA]
-    vocab += [chr(c) for c in range(ord("a"), ord("z") + 1)]
-    vocab += [f"##{chr(c)}" for c in range(ord("a"), ord("z") + 1) if f"##{chr(c)}" not in vocab]
-    vocab += [".", ",", "!", "?", "'"]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
-    tok = BertTokenizerFast(vocab=str(folder / "vocab.txt"), do_lower_case=True)
-    tok.save_pretrained(folder)
-    cfg = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=37,
-        max_position_embeddings=64,
-    )
-    torch.manual_seed(0)
-    BertForMaskedLM(cfg).save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Run vs baseline: config/data/code diffs, per-slice verdicts, refusal of other eval data."""
+"""Run vs baseline on two real runs: config/data/code diffs, per-slice verdicts checked against an
+exact McNemar test computed here on the paired rows, refusal of other eval data."""
 
 from __future__ import annotations
 
@@ -6,16 +7,38 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
+from scipy.stats import binomtest
 
 from tuneproof.errors import UserError
 from tuneproof.report.baseline import compare_to_baseline, config_diff
 from tuneproof.report.bundle import load_evidence
 
-from .conftest import set_eval_sha
+from .conftest import edit_json, metrics, rows
 
 
 def _compare(run: Path, base: Path):  # type: ignore[no-untyped-def]
     return compare_to_baseline(load_evidence(run), load_evidence(base))
+
+
+def paired(run: Path, base: Path) -> dict[str, tuple[int, int, int]]:
+    """Per slice key (and ``overall``): (n, run right & baseline wrong, baseline right & run wrong),
+    from the two predictions.jsonl files matched on (source, id)."""
+    a = {(r["source"], r["id"]): r for r in rows(run)}
+    b = {(r["source"], r["id"]): r for r in rows(base)}
+    assert a.keys() == b.keys()
+    out: dict[str, list[int]] = {}
+    for key, ra in a.items():
+        rb = b[key]
+        right_a, right_b = ra["gold"] == ra["pred"], rb["gold"] == rb["pred"]
+        for group in ["overall", *(f"{k}={v}" for k, v in ra["slices"].items())]:
+            n, only_a, only_b = out.setdefault(group, [0, 0, 0])
+            out[group] = [
+                n + 1,
+                only_a + (right_a and not right_b),
+                only_b + (right_b and not right_a),
+            ]
+    return {k: (n, x, y) for k, (n, x, y) in out.items()}
 
 
 def test_config_diff_lists_only_changed_added_and_removed_keys() -> None:
@@ -29,29 +52,60 @@ def test_config_diff_lists_only_changed_added_and_removed_keys() -> None:
     }
 
 
-def test_verdicts_find_the_planted_changes(run_dir: Path, baseline_dir: Path) -> None:
+def test_verdicts_agree_with_an_exact_mcnemar_test_on_the_paired_rows(
+    run_dir: Path, baseline_dir: Path
+) -> None:
     cmp = _compare(run_dir, baseline_dir)
-    verdicts = {v.key: v.verdict for v in cmp.verdicts}
-    assert verdicts["language=en"] == "improved"
-    assert verdicts["language=fr"] == "regressed"
-    assert verdicts["language=de"] == "no evidence"
+    reference = paired(run_dir, baseline_dir)
+    tested = [v for v in cmp.verdicts if v.verdict != "not tested"]
+    assert {v.key for v in tested} == set(reference)
+    for v in tested:
+        n, only_run, only_base = reference[v.key]
+        assert v.n == n, v.key
+        # the paired accuracy difference is (run-only right - baseline-only right) / n
+        assert v.paired_delta == pytest.approx((only_run - only_base) / n), v.key
+        p = binomtest(only_run, only_run + only_base, 0.5).pvalue if only_run + only_base else 1.0
+        assert v.mcnemar_p == pytest.approx(p), v.key
+        if v.verdict == "improved":
+            assert only_run > only_base and p < 0.25, v.key
+        elif v.verdict == "regressed":
+            assert only_base > only_run and p < 0.25, v.key
+        else:
+            assert v.verdict == "no evidence" and p > 0.005, v.key
+        assert v.paired_ci is not None and v.paired_ci[0] <= v.paired_delta <= v.paired_ci[1]
+    assert [v.key for v in cmp.regressions] == [v.key for v in tested if v.verdict == "regressed"]
+    assert any(v.verdict != "no evidence" for v in tested), "the runs should differ somewhere"
+
+
+def test_diffs_come_from_the_two_runs_files(run_dir: Path, baseline_dir: Path) -> None:
+    cmp = _compare(run_dir, baseline_dir)
+    flat = {}
+    for run in (baseline_dir, run_dir):
+        cfg = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+        flat[run] = {
+            f"{s}.{k}": v for s, d in cfg.items() if isinstance(d, dict) for k, v in d.items()
+        }
+        flat[run]["name"] = cfg["name"]
+    changed = {k for k in flat[run_dir] if flat[run_dir][k] != flat[baseline_dir].get(k)}
+    assert {c.key for c in cmp.config_changes} == changed
+    assert {"name", "training.learning_rate", "training.seed", "training.max_steps"} <= changed
+    assert all(d.same for d in cmp.data_changes)  # the same files, fingerprinted by both runs
+    assert cmp.same_data.startswith("verified")
+    # the values beside the verdicts are each run's own metrics.json
+    fr_run, fr_base = (
+        metrics(r)["slices"]["language=fr"]["accuracy"] for r in (run_dir, baseline_dir)
+    )
     fr = cmp.verdict("language=fr")
-    assert fr is not None and fr.delta == pytest.approx(0.4 - 0.9)  # read from both metrics.json
-    assert fr.paired_delta == pytest.approx(-0.5) and fr.paired_ci is not None
-    assert fr.paired_ci[1] < 0 and fr.mcnemar_p is not None and fr.mcnemar_p < 0.01
-    assert [v.key for v in cmp.regressions] == ["language=fr"]
-    assert [c.key for c in cmp.config_changes] == ["name", "training.learning_rate"]
-    assert all(d.same for d in cmp.data_changes)
-    assert not cmp.code.same and cmp.same_data.startswith("verified")
+    assert fr is not None and (fr.run, fr.baseline) == (fr_run, fr_base)
 
 
 def test_numbers_follow_metrics_json_not_predictions(run_dir: Path, baseline_dir: Path) -> None:
-    path = run_dir / "metrics.json"
-    raw = json.loads(path.read_text())
+    raw = metrics(run_dir)
     raw["slices"]["language=fr"]["accuracy"] = 0.25
-    path.write_text(json.dumps(raw))
+    edit_json(run_dir / "metrics.json", slices=raw["slices"])
+    base = metrics(baseline_dir)["slices"]["language=fr"]["accuracy"]
     fr = _compare(run_dir, baseline_dir).verdict("language=fr")
-    assert fr is not None and fr.run == 0.25 and fr.delta == pytest.approx(0.25 - 0.9)
+    assert fr is not None and fr.run == 0.25 and fr.delta == pytest.approx(0.25 - base)
 
 
 def test_without_predictions_the_slices_are_not_tested(run_dir: Path, baseline_dir: Path) -> None:
@@ -59,11 +113,12 @@ def test_without_predictions_the_slices_are_not_tested(run_dir: Path, baseline_d
     cmp = _compare(run_dir, baseline_dir)
     assert {v.verdict for v in cmp.verdicts} == {"not tested"}
     assert cmp.method.startswith("not tested") and "predictions.jsonl" in cmp.method
-    assert cmp.verdict("language=fr").delta == pytest.approx(-0.5)  # type: ignore[union-attr]
 
 
 def test_baseline_evaluated_on_another_file_is_refused(run_dir: Path, baseline_dir: Path) -> None:
-    set_eval_sha(baseline_dir, "c" * 64)
+    data = metrics(baseline_dir)["eval"]["data"]
+    data[0]["sha256"] = "c" * 64
+    edit_json(baseline_dir / "metrics.json", eval__data=data)
     with pytest.raises(UserError, match=r"baseline was evaluated on different data \(eval data"):
         _compare(run_dir, baseline_dir)
 
@@ -71,16 +126,13 @@ def test_baseline_evaluated_on_another_file_is_refused(run_dir: Path, baseline_d
 def test_without_eval_section_the_manifest_split_is_compared(
     run_dir: Path, baseline_dir: Path
 ) -> None:
-    for run in (run_dir, baseline_dir):
-        path = run / "metrics.json"
-        raw = json.loads(path.read_text())
+    for run in (run_dir, baseline_dir):  # as `tuneproof train` alone writes it: the test split
+        raw = metrics(run)
         del raw["eval"]
-        path.write_text(json.dumps(raw))
-    path = baseline_dir / "manifest.json"
-    man = json.loads(path.read_text())
-    man["data"]["test"]["sha256"] = "d" * 64
-    path.write_text(json.dumps(man))
-    with pytest.raises(UserError, match=r"eval data sha256 bbbbbbbbbbbb vs baseline dddddddddddd"):
+        raw["split"] = "test"
+        (run / "metrics.json").write_text(json.dumps(raw), encoding="utf-8")
+    edit_json(baseline_dir / "manifest.json", data__test__sha256="d" * 64)
+    with pytest.raises(UserError, match=r"eval data sha256 \w{12} vs baseline dddddddddddd"):
         _compare(run_dir, baseline_dir)
 
 

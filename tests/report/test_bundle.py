@@ -1,64 +1,111 @@
-"""Reading a run directory: every documented file parsed, absent files named with their producer."""
+"""Reading a run directory through ``tuneproof.rundir``: what the writers wrote is what the report
+sees, absent files are named with their producer, bad files stop it with one line."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
+from sklearn.metrics import accuracy_score
 
+from tuneproof import rundir
 from tuneproof.errors import UserError
-from tuneproof.report.bundle import load_evidence, parse_stress
+from tuneproof.report.bundle import (
+    curve,
+    curves,
+    load_evidence,
+    slice_keys,
+    split_slice_key,
+    validation_values,
+)
+
+from .conftest import edit_json, metrics, rows
 
 
-def test_reads_every_file_of_the_run(run_dir: Path) -> None:
+def test_the_evidence_is_the_files_parsed_by_their_schema(run_dir: Path) -> None:
     ev = load_evidence(run_dir)
-    m = ev.metrics
-    assert (m.task, m.main_metric, m.split, m.n) == (
-        "sequence-classification",
-        "accuracy",
-        "test",
-        76,
-    )
-    assert m.headline is not None and m.headline.value == pytest.approx(52 / 76)
-    assert m.headline.ci == pytest.approx((52 / 76 - 0.12, 52 / 76 + 0.08))
-    de = m.slice("language=de")
-    assert (
-        de is not None and de.n == 6 and de.small_n and de.name == "language" and de.value == "de"
-    )
-    assert m.failures is not None and (m.failures.n_rows, m.failures.n_errors) == (76, 24)
-    assert {c.name: (c.rows, c.errors) for c in m.failures.categories} == {
-        "confident_wrong": (10, 4),
-        "truncated": (3, 1),
-    }
-    assert m.failures.confusion_of("overall").matrix == ((26, 12), (12, 26))  # type: ignore[union-attr]
-    assert [(c.key, c.n, c.met) for c in m.plan_checks][-1] == ("language=ar", 0, False)
-    assert m.eval_data[0].sha256 == "b" * 64 and m.eval_settings.n_resamples == 1000  # type: ignore[union-attr]
-    assert m.training.global_step == 120 and m.training.strategy == "full"
-    assert [c.name for c in m.curves] == ["loss", "eval_loss", "eval_accuracy"]
-    assert len(m.curve("loss").points) == 12  # type: ignore[union-attr]
+    assert ev.metrics == rundir.read(run_dir, rundir.Metrics)
+    assert ev.manifest == rundir.read(run_dir, rundir.Manifest)
+    assert ev.checks == rundir.read(run_dir, rundir.Checks)
+    assert ev.stress == rundir.read(run_dir, rundir.Stress)
+    assert ev.config == rundir.read_config(run_dir)
+    assert ev.predictions is not None and len(ev.predictions) == len(rows(run_dir))
+    assert ev.plan_md == (run_dir / "plan.md").read_text(encoding="utf-8")
+    assert ev.has_model and ev.name == ev.config.name == "run"  # type: ignore[union-attr]
+    absent = {name for name in rundir.PRODUCERS if not (run_dir / name).exists()}
+    assert {m.name for m in ev.missing} == absent
 
-    assert ev.manifest is not None and ev.manifest.hardware.cpu_only
-    assert ev.manifest.source("test").sha256 == "b" * 64  # type: ignore[union-attr]
-    assert ev.checks is not None and (ev.checks.errors, ev.checks.warnings) == (1, 1)
-    assert ev.checks.findings[0].related == ("train:2051",)
-    assert ev.predictions is not None and len(ev.predictions) == 76
-    assert ev.predictions[0].slice_keys == ("language=en", "script=Latin")
-    assert ev.predictions[0].key == ("test.csv", "en-0")
-    assert ev.stress is not None and ev.stress[1].failure_rate == 0.35
-    assert ev.stress[1].applicable == 40 and ev.stress[1].examples[0].edited == "not a good film"
-    assert ev.plan_md is not None and ev.has_model and ev.missing == ()
-    assert ev.name == "run" and ev.config_value("training.learning_rate") == 1e-3
+
+def test_headline_and_slices_agree_with_the_predictions(run_dir: Path) -> None:
+    """Independent reference: sklearn on predictions.jsonl gives the numbers eval wrote."""
+    ev = load_evidence(run_dir)
+    preds = rows(run_dir)
+    head = ev.metrics.headline
+    assert head is not None and head.ci is not None
+    acc = accuracy_score([r["gold"] for r in preds], [r["pred"] for r in preds])
+    assert head.value == pytest.approx(acc) and head.ci[0] <= acc <= head.ci[1]
+    assert ev.metrics.overall.n == len(preds)
+    tags = Counter(k for p in ev.predictions or () for k in slice_keys(p))
+    for key, block in ev.metrics.slices.items():
+        name, value = split_slice_key(key)
+        members = [r for r in preds if r["slices"].get(name) == value]
+        assert block.n == tags[key] == len(members), key
+        got = block.get("accuracy")
+        assert got is not None
+        expected = accuracy_score([r["gold"] for r in members], [r["pred"] for r in members])
+        assert got.value == pytest.approx(expected), key
+    assert {"language=en", "language=fr"} <= set(ev.metrics.slices)
+
+
+def test_failures_and_checks_agree_with_their_rows(run_dir: Path) -> None:
+    ev = load_evidence(run_dir)
+    preds = rows(run_dir)
+    f = ev.failures
+    assert f is not None
+    assert (f.n_rows, f.n_errors) == (len(preds), sum(r["gold"] != r["pred"] for r in preds))
+    truncated = [r for r in preds if r["slices"].get("truncated") == "yes"]
+    cat = f.categories["truncated"]
+    assert cat.rows == len(truncated)
+    assert cat.errors == sum(r["gold"] != r["pred"] for r in truncated)
+    assert ev.checks is not None
+    by_severity = Counter(x.severity for x in ev.checks.findings)
+    s = ev.checks.summary
+    assert (s.errors, s.warnings, s.info) == tuple(
+        by_severity[k] for k in ("error", "warning", "info")
+    )
+    leak = [x for x in ev.checks.findings if x.check == "leakage"]
+    assert leak and leak[0].severity == "error" and "te-leak" in leak[0].rows
+
+
+def test_curves_come_from_the_trainer_log(run_dir: Path) -> None:
+    history = metrics(run_dir)["history"]
+    loss = curve(history, "loss")
+    logged = [(e["step"], e["loss"]) for e in history if "loss" in e]
+    assert loss is not None and [(p.step, p.value) for p in loss.points] == logged
+    assert {c.name for c in curves(history)} >= {"loss", "eval_loss", "eval_accuracy"}
 
 
 def test_curves_keep_the_first_value_per_step(run_dir: Path) -> None:
     """The Trainer re-evaluates the best model at the last step; that is not training progress."""
-    path = run_dir / "metrics.json"
-    raw = json.loads(path.read_text())
-    raw["history"].append({"eval_loss": 9.9, "eval_accuracy": 0.01, "epoch": 3.0, "step": 120})
-    path.write_text(json.dumps(raw))
-    curve = load_evidence(run_dir).metrics.curve("eval_accuracy")
-    assert curve is not None and curve.points[-1].value == pytest.approx(0.8)
+    history = metrics(run_dir)["history"]
+    before = curve(history, "eval_accuracy")
+    assert before is not None
+    last = before.points[-1]
+    edit_json(
+        run_dir / "metrics.json",
+        history=[*history, {"eval_loss": 9.9, "eval_accuracy": 0.01, "step": last.step}],
+    )
+    after = curve(load_evidence(run_dir).metrics.history, "eval_accuracy")
+    assert after is not None and after.points == before.points
+
+
+def test_validation_values_leave_out_bookkeeping(run_dir: Path) -> None:
+    raw = metrics(run_dir)["validation"]
+    values = {v.name: v.value for v in validation_values(load_evidence(run_dir).metrics)}
+    assert "epoch" in raw and "epoch" not in values
+    assert values == {k: v for k, v in raw.items() if k not in ("epoch", "step", "n")}
 
 
 def test_absent_files_are_recorded_with_the_command_that_writes_them(run_dir: Path) -> None:
@@ -79,42 +126,31 @@ def test_missing_metrics_says_which_step_to_run(run_dir: Path) -> None:
     assert "tuneproof eval" in str(err.value) and "\n" not in str(err.value)
 
 
-def test_missing_run_dir_and_broken_json(tmp_path: Path, run_dir: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("metrics.json", '{"overall": ', r"metrics.json: invalid JSON at line 1"),
+        ("metrics.json", None, r"metrics.json: version 99 is newer than this tuneproof reads"),
+        ("stress.json", '{"version": 1, "casing": 0.2}', r"stress.json: casing: Extra inputs"),
+        ("checks.json", '{"version": "x"}', r"checks.json: unknown version 'x'"),
+        ("manifest.json", "[1, 2]", r"manifest.json: expected a JSON object"),
+        ("config.yaml", "training: [", r"config.yaml: invalid YAML"),
+    ],
+)
+def test_a_bad_file_is_one_error_naming_it_and_stays_as_it_was(
+    run_dir: Path, name: str, content: str | None, message: str
+) -> None:
+    path = run_dir / name
+    if content is None:
+        content = json.dumps({**json.loads(path.read_text(encoding="utf-8")), "version": 99})
+    path.write_text(content, encoding="utf-8")
+    before = path.read_bytes()
+    with pytest.raises(UserError, match=message) as err:
+        load_evidence(run_dir)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+    assert path.read_bytes() == before
+
+
+def test_missing_run_dir(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="run directory not found"):
         load_evidence(tmp_path / "nope")
-    (run_dir / "metrics.json").write_text('{"overall": ')
-    with pytest.raises(UserError, match=r"metrics.json: invalid JSON at line 1"):
-        load_evidence(run_dir)
-
-
-def test_stress_needs_its_tests_list(tmp_path: Path) -> None:
-    with pytest.raises(UserError, match="no 'tests' list"):
-        parse_stress({"casing": 0.2}, tmp_path / "stress.json")
-
-
-def test_real_eval_output_is_understood(run_dir: Path) -> None:
-    """metrics.json sections produced by tuneproof.evaluate itself (not by hand) parse."""
-    from tuneproof.evaluate import analyse_failures, summarize_rows
-    from tuneproof.evaluate.metrics import slice_positions
-    from tuneproof.tasks import get_task
-
-    rows = [json.loads(x) for x in (run_dir / "predictions.jsonl").read_text().splitlines()]
-    task = get_task("sequence-classification")
-    summary = summarize_rows(
-        rows, task.metrics_from_rows, task.main_metric, seed=0, n_resamples=200
-    )
-    failures = analyse_failures(rows, slice_positions(rows))
-    path = run_dir / "metrics.json"
-    raw = json.loads(path.read_text())
-    raw.update(summary.to_dict())
-    raw["eval"]["failures"] = failures.to_dict()
-    path.write_text(json.dumps(raw))
-
-    m = load_evidence(run_dir).metrics
-    assert m.headline is not None and m.headline.value == pytest.approx(52 / 76)
-    assert m.headline.ci is not None and m.headline.ci[0] < 52 / 76 < m.headline.ci[1]
-    fr = m.slice("language=fr")
-    assert fr is not None and fr.n == 30 and fr.metric("accuracy").value == pytest.approx(0.4)  # type: ignore[union-attr]
-    assert m.failures is not None and m.failures.n_errors == 24
-    assert {c.name for c in m.failures.categories} >= {"confident_wrong", "near_boundary"}
-    assert m.failures.confusion_of("overall") is not None

@@ -10,8 +10,11 @@ from typer.testing import CliRunner
 
 from tuneproof.cli import app
 from tuneproof.errors import UserError
+from tuneproof.report import load_evidence
+from tuneproof.report.baseline import compare_to_baseline
+from tuneproof.report.render import num, signed
 
-from .conftest import set_eval_sha
+from .conftest import edit_json, metrics
 
 runner = CliRunner()
 
@@ -31,7 +34,13 @@ def test_report_writes_files_and_prints_the_pr(run_dir: Path, baseline_dir: Path
     assert (run_dir / "report.md").exists() and (run_dir / "report.html").exists()
     assert (run_dir / "model" / "README.md").exists()
     assert result.stdout.startswith("## run: sequence-classification")
-    assert "| language=fr | 30 | 0.4000 | -0.5000 | **▼ regressed** |" in result.stdout
+    cmp = compare_to_baseline(load_evidence(run_dir), load_evidence(baseline_dir))
+    overall = cmp.overall
+    assert overall is not None and overall.delta is not None
+    m = metrics(run_dir)["overall"]
+    assert (
+        f"| overall | {m['n']} | {num(m['accuracy'])} | {signed(overall.delta)} |" in result.stdout
+    )
 
 
 def test_format_and_model_card_options(run_dir: Path) -> None:
@@ -50,8 +59,19 @@ def test_missing_metrics_is_a_one_line_error(run_dir: Path) -> None:
     assert "metrics.json: not found" in msg and "tuneproof train" in msg
 
 
+def test_a_newer_manifest_is_a_one_line_error_naming_it(run_dir: Path) -> None:
+    path = run_dir / "manifest.json"
+    edit_json(path, version=2)
+    before = path.read_bytes()
+    msg = _user_error(runner.invoke(app, ["report", str(run_dir)]))
+    assert f"{path}: version 2 is newer" in msg
+    assert path.read_bytes() == before and not (run_dir / "report.md").exists()
+
+
 def test_baseline_on_other_data_exits_2_with_one_line(run_dir: Path, baseline_dir: Path) -> None:
-    set_eval_sha(baseline_dir, "c" * 64)
+    data = metrics(baseline_dir)["eval"]["data"]
+    data[0]["sha256"] = "c" * 64
+    edit_json(baseline_dir / "metrics.json", eval__data=data)
     proc = subprocess.run(
         [
             sys.executable,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tuneproof.report.bundle import Curve, CurvePoint, MetricValue, SliceResult
+from tuneproof.report.bundle import Curve, CurvePoint
 from tuneproof.report.charts import line_chart, nice_ticks, slice_chart
 from tuneproof.report.render import Md, fence, md_escape, render
 from tuneproof.report.sections import demote_headings, escape_raw_html
+from tuneproof.rundir import MetricBlock
 
 
 def test_md_escape_makes_data_inert() -> None:
@@ -60,14 +61,10 @@ def test_line_chart_maps_points_into_the_plot_box() -> None:
 
 
 def test_slice_chart_marks_regressions_and_draws_whiskers() -> None:
-    slices = [
-        SliceResult(
-            "language=en", "language", "en", 40, (MetricValue("accuracy", 0.9, (0.8, 0.95)),)
-        ),
-        SliceResult(
-            "language=fr", "language", "fr", 5, (MetricValue("accuracy", 0.4, None),), True
-        ),
-    ]
+    slices = {
+        "language=en": MetricBlock(n=40, accuracy=0.9, accuracy_ci=[0.8, 0.95]),
+        "language=fr": MetricBlock(n=5, small_n=True, accuracy=0.4),
+    }
     chart = slice_chart(slices, "accuracy", verdicts={"language=fr": "regressed"})
     assert chart is not None and [b.label for b in chart.bars] == ["language=en", "language=fr"]
     en, fr = chart.bars

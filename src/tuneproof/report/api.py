@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuneproof import io
+from tuneproof import io, rundir
 from tuneproof.errors import UserError, did_you_mean
 from tuneproof.report.baseline import BaselineComparison, compare_to_baseline
-from tuneproof.report.bundle import PRODUCERS, RunEvidence, load_evidence
+from tuneproof.report.bundle import RunEvidence, curves, load_evidence, validation_values
 from tuneproof.report.charts import line_chart, slice_chart
 from tuneproof.report.limitations import HIGH_STRESS_FAILURE, Limitation, draft_limitations
 from tuneproof.report.modelcard import ModelCardText, render_model_card, write_model_card
@@ -73,8 +73,8 @@ def parse_formats(formats: str | Sequence[str]) -> tuple[str, ...]:
 def _slice_metric_names(ev: RunEvidence) -> list[str]:
     """Metrics other than the main one that slices report (columns of the slice table)."""
     names: list[str] = []
-    for s in ev.metrics.slices:
-        for v in s.metrics:
+    for s in ev.metrics.slices.values():
+        for v in s.values():
             if v.name != ev.metrics.main_metric and v.name not in names:
                 names.append(v.name)
     return names[:4]
@@ -90,12 +90,13 @@ def report_context(
     m = ev.metrics
     repro = reproduce(ev)
     verdicts = verdict_map(comparison)
-    loss = [c for c in (m.curve("loss"), m.curve("eval_loss")) if c is not None]
-    evals = [c for c in m.curves if c.name.startswith("eval_") and c.name != "eval_loss"]
+    logged = {c.name: c for c in curves(m.history)}
+    loss = [logged[n] for n in ("loss", "eval_loss") if n in logged]
+    evals = [c for c in logged.values() if c.name.startswith("eval_") and c.name != "eval_loss"]
     main_first = sorted(evals, key=lambda c: c.name != f"eval_{m.main_metric}")
 
     def missing(name: str) -> str:
-        return PRODUCERS[name].replace("RUN", str(ev.run_dir))
+        return rundir.PRODUCERS[name].replace("RUN", str(ev.run_dir))
 
     return {
         "ev": ev,
@@ -114,7 +115,10 @@ def report_context(
         "card": card,
         "missing": missing,
         "max_findings": MAX_FINDINGS,
-        "confusion": m.failures.confusion_of("overall") if m.failures else None,
+        "confusion": ev.failures.confusion.get("overall") if ev.failures else None,
+        "training": ev.training,
+        "validation": validation_values(m),
+        "slices": list(m.slices.items()),
         "high_stress": HIGH_STRESS_FAILURE,
         "loss_chart": line_chart("loss", loss),
         "metric_chart": line_chart("validation metrics", main_first[:4]),

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuneproof.errors import UserError
-from tuneproof.report.bundle import DataSource, RunEvidence
+from tuneproof.report.bundle import RunEvidence
+from tuneproof.rundir import DataRef
 
 if TYPE_CHECKING:
     from tuneproof.evaluate.compare import Comparison
@@ -31,8 +32,8 @@ class ConfigChange:
 @dataclass(frozen=True)
 class DataChange:
     split: str
-    run: DataSource | None
-    baseline: DataSource | None
+    run: DataRef | None
+    baseline: DataRef | None
 
     @property
     def same(self) -> bool:
@@ -129,18 +130,22 @@ def compare_to_baseline(
         baseline_dir=baseline.run_dir,
         baseline_name=baseline.name,
         metric=metric,
-        config_changes=config_diff(baseline.config or {}, run.config or {}),
+        config_changes=config_diff(_config(baseline), _config(run)),
         data_changes=data_diff(run, baseline),
         code=CodeChange(
-            run.manifest.git_commit if run.manifest else None,
-            baseline.manifest.git_commit if baseline.manifest else None,
-            run.manifest.git_dirty if run.manifest else None,
-            baseline.manifest.git_dirty if baseline.manifest else None,
+            run.manifest.git.commit if run.manifest else None,
+            baseline.manifest.git.commit if baseline.manifest else None,
+            run.manifest.git.dirty if run.manifest else None,
+            baseline.manifest.git.dirty if baseline.manifest else None,
         ),
         verdicts=_verdicts(run, baseline, metric, paired),
         method=method,
         same_data=same_data,
     )
+
+
+def _config(ev: RunEvidence) -> dict[str, Any]:
+    return ev.config.to_dict() if ev.config is not None else {}
 
 
 def _paired(
@@ -191,21 +196,18 @@ def _verdicts(
     delta and verdict from the comparison."""
 
     def value(ev: RunEvidence, key: str) -> float | None:
-        if key == "overall":
-            m = ev.metrics.metric(metric)
-        else:
-            s = ev.metrics.slice(key)
-            m = s.metric(metric) if s else None
+        block = ev.metrics.overall if key == "overall" else ev.metrics.slices.get(key)
+        m = block.get(metric) if block else None
         return m.value if m else None
 
-    keys = ["overall"] + [s.key for s in run.metrics.slices]
-    keys += [s.key for s in baseline.metrics.slices if s.key not in keys]
+    keys = ["overall", *run.metrics.slices]
+    keys += [k for k in baseline.metrics.slices if k not in keys]
     keys += [k for k in paired if k not in keys]
     out = []
     for key in keys:
         p = paired.get(key)
-        s = run.metrics.slice(key)
-        n = run.metrics.n if key == "overall" else (s.n if s else None)
+        s = run.metrics.overall if key == "overall" else run.metrics.slices.get(key)
+        n = s.n if s else None
         out.append(
             SliceVerdict(
                 key=key,
@@ -240,8 +242,8 @@ def ensure_same_eval_data(run: RunEvidence, baseline: RunEvidence) -> str:
     if run.predictions is not None and baseline.predictions is not None:
         # rows written by `train` carry no source; match those by id alone
         by_id = not (_tagged(run) and _tagged(baseline))
-        rows_a = {("" if by_id else p.source, p.id): p.text for p in run.predictions}
-        rows_b = {("" if by_id else p.source, p.id): p.text for p in baseline.predictions}
+        rows_a = {("" if by_id else p.source, p.id): p.display_text for p in run.predictions}
+        rows_b = {("" if by_id else p.source, p.id): p.display_text for p in baseline.predictions}
         only = sorted(set(rows_a) ^ set(rows_b))
         if only:
             raise refuse(
@@ -265,9 +267,9 @@ def _tagged(ev: RunEvidence) -> bool:
 
 def _eval_fingerprints(ev: RunEvidence) -> tuple[str, ...]:
     """sha256 of the data the metrics were computed on (eval files, else the eval split)."""
-    if ev.metrics.eval_data:
-        return tuple(sorted(d.sha256 for d in ev.metrics.eval_data if d.sha256))
-    src = ev.manifest.source(ev.metrics.split) if ev.manifest else None
+    if ev.eval_data:
+        return tuple(sorted(d.sha256 for d in ev.eval_data if d.sha256))
+    src = ev.manifest.data.get(ev.metrics.split) if ev.manifest else None
     return (src.sha256,) if src and src.sha256 else ()
 
 
@@ -308,7 +310,7 @@ def config_diff(baseline: Mapping[str, Any], run: Mapping[str, Any]) -> tuple[Co
 
 
 def data_diff(run: RunEvidence, baseline: RunEvidence) -> tuple[DataChange, ...]:
-    ra = {d.split: d for d in run.manifest.data} if run.manifest else {}
-    rb = {d.split: d for d in baseline.manifest.data} if baseline.manifest else {}
+    ra = run.manifest.data if run.manifest else {}
+    rb = baseline.manifest.data if baseline.manifest else {}
     splits = list(ra) + [s for s in rb if s not in ra]
     return tuple(DataChange(s, ra.get(s), rb.get(s)) for s in splits)

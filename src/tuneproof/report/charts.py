@@ -10,7 +10,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from tuneproof.report.bundle import Curve, MetricValue, SliceResult
+from tuneproof.report.bundle import Curve
+from tuneproof.rundir import MetricBlock, MetricValue
 
 MAX_MARKERS = 60  # above this many points a curve is drawn as a line only
 
@@ -135,7 +136,7 @@ def line_chart(
 
 
 def slice_chart(
-    slices: Sequence[SliceResult],
+    slices: Mapping[str, MetricBlock],
     metric: str,
     *,
     verdicts: Mapping[str, str] | None = None,
@@ -146,17 +147,17 @@ def slice_chart(
     max_label: int = 28,
 ) -> BarChart | None:
     """Horizontal bars of ``metric`` per slice with 95 % CI whiskers; regressions marked."""
-    rows: list[tuple[SliceResult, MetricValue]] = []
-    for s in slices:
-        m = s.metric(metric)
+    rows: list[tuple[str, MetricBlock, MetricValue]] = []
+    for key, s in slices.items():
+        m = s.get(metric)
         if m is not None:
-            rows.append((s, m))
+            rows.append((key, s, m))
     if not rows:
         return None
     left, top, right = 190, 24, width - 110
     height = top + len(rows) * (bar_height + gap) + 30
     bottom = height - 26
-    values = [m.value for _, m in rows] + [v for _, m in rows if m.ci for v in m.ci]
+    values = [m.value for _, _, m in rows] + [v for _, _, m in rows if m.ci for v in m.ci]
     if overall is not None:
         values.append(overall.value)
     lo, hi = min(0.0, *values), max(values)
@@ -169,14 +170,14 @@ def slice_chart(
         return round(left + (x - lo) / (hi - lo) * (right - left), 1)
 
     bars = []
-    for i, (s, m) in enumerate(rows):
-        verdict = (verdicts or {}).get(s.key, "")
+    for i, (key, s, m) in enumerate(rows):
+        verdict = (verdicts or {}).get(key, "")
         css = "bar"
         if verdict in ("regressed", "improved"):
             css += f" {verdict}"
         if s.small_n:
             css += " small"
-        label = s.key if len(s.key) <= max_label else s.key[: max_label - 1] + "…"
+        label = key if len(key) <= max_label else key[: max_label - 1] + "…"
         y = top + i * (bar_height + gap)
         bars.append(
             Bar(

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from tuneproof.report.baseline import BaselineComparison
-from tuneproof.report.bundle import RunEvidence
+from tuneproof.report.bundle import RunEvidence, split_slice_key
 
 MIN_STEPS = 100  # fewer optimizer steps than this: the curve has barely started
 MIN_EVAL_ROWS = 200  # below this a 95 % interval on accuracy is wider than about ±7 points
@@ -40,8 +40,9 @@ def draft_limitations(
 ) -> tuple[Limitation, ...]:
     out: list[Limitation] = []
     m = ev.metrics
-    unmet = {c.key: c for c in m.plan_checks if not c.met and c.n > 0}
-    small = [s for s in m.slices if s.small_n or s.key in unmet]
+    plan = ev.plan_checks
+    unmet = {c.key: c for c in plan if not c.met and c.n > 0}
+    small = [(key, s) for key, s in m.slices.items() if s.small_n or key in unmet]
     if small:
 
         def why(key: str) -> str:
@@ -52,12 +53,12 @@ def draft_limitations(
             Limitation(
                 "small-slices",
                 f"{len(small)} slice(s) have too few examples for their intervals to mean much: "
-                f"{_list([f'{s.key} (n={s.n}{why(s.key)})' for s in small])}.",
+                f"{_list([f'{key} (n={s.n}{why(key)})' for key, s in small])}.",
                 "metrics.json",
             )
         )
 
-    empty = [c.key for c in m.plan_checks if c.n == 0]
+    empty = [c.key for c in plan if c.n == 0]
     empty_langs = [k.partition("=")[2] for k in empty if k.startswith("language=")]
     if empty_langs:
         out.append(
@@ -77,8 +78,12 @@ def draft_limitations(
                 "metrics.json",
             )
         )
-    evaluated = {s.value for s in m.slices if s.name == "language" and (s.n or 0) > 0}
-    if len(evaluated) == 1 and not m.plan_checks:
+    evaluated = {
+        split_slice_key(key)[1]
+        for key, s in m.slices.items()
+        if split_slice_key(key)[0] == "language" and (s.n or 0) > 0
+    }
+    if len(evaluated) == 1 and not plan:
         out.append(
             Limitation(
                 "one-language",
@@ -88,9 +93,7 @@ def draft_limitations(
             )
         )
 
-    truncated = next(
-        (c for c in (m.failures.categories if m.failures else ()) if c.name == "truncated"), None
-    )
+    truncated = ev.failures.categories.get("truncated") if ev.failures else None
     if truncated is not None and truncated.rows:
         out.append(
             Limitation(
@@ -122,29 +125,28 @@ def draft_limitations(
                 f"tuneproof check CONFIG --output {ev.run_dir}",
             )
         )
-    elif ev.checks.errors:
+    elif ev.checks.summary.errors:
         by_check = Counter(f.check for f in ev.checks.findings if f.severity == "error")
         listed = _list([f"{k} ×{v}" for k, v in by_check.most_common()])
         out.append(
             Limitation(
                 "check-errors",
-                f"Data checks found {ev.checks.errors} error-level finding(s) ({listed}) that "
+                f"Data checks found {ev.checks.summary.errors} error-level finding(s) ({listed}) that "
                 "training went ahead with; the metrics may be inflated (leakage) or noisy.",
                 "checks.json",
             )
         )
 
-    seeds = ev.manifest.seeds if ev.manifest else ()
-    if len(seeds) <= 1:
-        seed = seeds[0] if seeds else (ev.manifest.seed if ev.manifest else None)
-        out.append(
-            Limitation(
-                "single-seed",
-                f"One training seed only ({seed if seed is not None else 'unknown'}): run-to-run "
-                "variance is not measured, and differences smaller than it may not be real.",
-                "manifest.json",
-            )
+    # a run directory is one training run, so one seed: its run-to-run variance is unknown
+    seed = ev.manifest.seed if ev.manifest else ev.config_value("training.seed")
+    out.append(
+        Limitation(
+            "single-seed",
+            f"One training seed only ({seed if seed is not None else 'unknown'}): run-to-run "
+            "variance is not measured, and differences smaller than it may not be real.",
+            "manifest.json",
         )
+    )
 
     if ev.manifest and ev.manifest.hardware.cpu_only:
         cores = ev.manifest.hardware.cpu_count
@@ -157,23 +159,24 @@ def draft_limitations(
             )
         )
 
-    steps = m.training.global_step
+    steps = ev.training.global_step
     if steps is not None and steps < MIN_STEPS:
         out.append(
             Limitation(
                 "few-steps",
-                f"Only {steps} optimizer steps ({m.training.epochs or 0:.2g} epochs): the model "
+                f"Only {steps} optimizer steps ({ev.training.epochs or 0:.2g} epochs): the model "
                 "may be far from converged.",
                 "metrics.json",
             )
         )
 
     head = m.headline
-    if m.n is not None and m.n < MIN_EVAL_ROWS:
+    n = m.overall.n
+    if n is not None and n < MIN_EVAL_ROWS:
         out.append(
             Limitation(
                 "small-eval-set",
-                f"The {m.split} split has {m.n} rows; intervals are wide and small differences "
+                f"The {m.split} split has {n} rows; intervals are wide and small differences "
                 "are noise.",
                 "metrics.json",
             )
@@ -209,7 +212,7 @@ def draft_limitations(
     else:
         bad = [
             t
-            for t in ev.stress
+            for t in ev.stress.tests
             if t.failure_rate is not None and t.failure_rate > HIGH_STRESS_FAILURE
         ]
         if bad:
@@ -223,7 +226,7 @@ def draft_limitations(
                 )
             )
 
-    if ev.manifest and ev.manifest.git_dirty:
+    if ev.manifest and ev.manifest.git.dirty:
         out.append(
             Limitation(
                 "uncommitted-code",
@@ -232,7 +235,7 @@ def draft_limitations(
                 "manifest.json",
             )
         )
-    if ev.manifest and ev.manifest.status not in (None, "complete"):
+    if ev.manifest and ev.manifest.status != "complete":
         out.append(
             Limitation(
                 "incomplete-run",
@@ -255,6 +258,10 @@ def draft_limitations(
 
 def evaluated_languages(ev: RunEvidence) -> tuple[str, ...]:
     """ISO codes of the language slices that have rows, the largest first."""
-    langs = [s for s in ev.metrics.slices if s.name == "language" and (s.n or 0) > 0]
-    langs.sort(key=lambda s: -(s.n or 0))
-    return tuple(s.value for s in langs if _LANG_CODE.match(s.value))
+    langs = [
+        (split_slice_key(key)[1], s.n or 0)
+        for key, s in ev.metrics.slices.items()
+        if split_slice_key(key)[0] == "language" and (s.n or 0) > 0
+    ]
+    langs.sort(key=lambda ln: -ln[1])
+    return tuple(lang for lang, _ in langs if _LANG_CODE.match(lang))

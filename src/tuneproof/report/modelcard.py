@@ -62,7 +62,9 @@ def dataset_names(ev: RunEvidence) -> list[str]:
     if hf:
         return [str(hf)]
     if ev.manifest:
-        return sorted({Path(d.path.split("#", 1)[0]).name for d in ev.manifest.data})
+        return sorted(
+            {Path(d.path.split("#", 1)[0]).name for d in ev.manifest.data.values() if d.path}
+        )
     return []
 
 
@@ -78,7 +80,7 @@ def card_data(
     m = ev.metrics
     task = PIPELINE_TAGS.get(m.task)
     datasets = dataset_names(ev)
-    lora = (m.training.strategy or ev.config_value("strategy.kind")) in ("lora", "qlora")
+    lora = (ev.training.kind or ev.config_value("strategy.kind")) in ("lora", "qlora")
     results = [
         EvalResult(
             task_type=task or m.task,
@@ -88,7 +90,7 @@ def card_data(
             metric_type=v.name,
             metric_value=round(v.value, 4),
         )
-        for v in m.overall
+        for v in m.overall.values()
     ]
     langs = list(language) if language else list(evaluated_languages(ev))
     return ModelCardData(
@@ -98,7 +100,7 @@ def card_data(
         library_name="peft" if lora else "transformers",
         base_model=base_model,
         datasets=datasets or None,
-        metrics=[v.name for v in m.overall] or None,
+        metrics=[v.name for v in m.overall.values()] or None,
         pipeline_tag=task,
         tags=["tuneproof", m.task, *(["lora"] if lora else [])],
         eval_results=results or None,
@@ -128,7 +130,8 @@ def render_model_card(
         limitations=limitations,
         license_given=license is not None,
         main=ev.metrics.main_metric,
-        slices=sorted(ev.metrics.slices, key=lambda s: -(s.n or 0))[:15],
+        training=ev.training,
+        slices=sorted(ev.metrics.slices.items(), key=lambda kv: -(kv[1].n or 0))[:15],
     )
     text = f"---\n{front}\n---\n\n{body.lstrip()}"
     card = ModelCard(text)  # raises on front matter the Hub could not parse

@@ -48,10 +48,10 @@ def evidence_rows(
             :limit
         ]
     head = m.headline
-    rows = [PrRow("overall", m.n, head.value if head else None, None, "")]
-    scored = [(s, s.metric(m.main_metric)) for s in m.slices]
-    weakest = sorted(((s, v) for s, v in scored if v is not None), key=lambda sv: sv[1].value)
-    rows += [PrRow(s.key, s.n, v.value, None, "") for s, v in weakest[:WEAKEST] if v]
+    rows = [PrRow("overall", m.overall.n, head.value if head else None, None, "")]
+    scored = [(key, s.n, s.get(m.main_metric)) for key, s in m.slices.items()]
+    weakest = sorted(((k, n, v) for k, n, v in scored if v is not None), key=lambda t: t[2].value)
+    rows += [PrRow(k, n, v.value, None, "") for k, n, v in weakest[:WEAKEST]]
     return tuple(rows)
 
 

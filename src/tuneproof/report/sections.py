@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuneproof.report.baseline import BaselineComparison, flatten
-from tuneproof.report.bundle import MetricValue, Prediction, RunEvidence, SliceResult
+from tuneproof.report.bundle import RunEvidence, curve, slice_keys
+from tuneproof.rundir import DataRef, MetricBlock, MetricValue, PredictionRow
 
 # Packages whose versions go into the `pip install` line (python is a separate line).
 _NOT_PIP = {"python"}
@@ -37,8 +38,8 @@ class Summary:
 def summary(ev: RunEvidence, comparison: BaselineComparison | None) -> Summary:
     m = ev.metrics
     model = ev.config_value("model.name") or (ev.manifest.model if ev.manifest else None)
-    t = m.training
-    strategy = t.strategy or ev.config_value("strategy.kind") or "unknown"
+    t = ev.training
+    strategy = t.kind or ev.config_value("strategy.kind") or "unknown"
     if t.trainable_params is not None and t.total_params:
         strategy += f" ({t.trainable_params:,} of {t.total_params:,} parameters trainable)"
     overall = comparison.overall if comparison else None
@@ -48,9 +49,10 @@ def summary(ev: RunEvidence, comparison: BaselineComparison | None) -> Summary:
         model=str(model or "unknown"),
         strategy=strategy,
         split=m.split,
-        n=m.n,
+        n=m.overall.n,
         sources=", ".join(
-            f"{d.split} ({d.rows:,})" if d.rows is not None else d.split for d in m.eval_data
+            f"{_source_name(d)} ({d.rows:,})" if d.rows is not None else _source_name(d)
+            for d in ev.eval_data
         ),
         headline=m.headline,
         main_metric=m.main_metric,
@@ -61,11 +63,15 @@ def summary(ev: RunEvidence, comparison: BaselineComparison | None) -> Summary:
     )
 
 
+def _source_name(d: DataRef) -> str:
+    return d.name or d.path or "eval"
+
+
 def config_rows(ev: RunEvidence) -> tuple[tuple[str, str], ...]:
     """The resolved config as (dotted key, value) rows."""
     if ev.config is None:
         return ()
-    return tuple((k, show(v)) for k, v in flatten(ev.config).items())
+    return tuple((k, show(v)) for k, v in flatten(ev.config.to_dict()).items())
 
 
 def show(v: Any, limit: int = 300) -> str:
@@ -92,8 +98,8 @@ class SliceExamples:
     examples: tuple[Example, ...]
 
 
-def _example(p: Prediction) -> Example:
-    return Example(p.id, show(p.text), show(p.gold, 80), show(p.pred, 80), p.score)
+def _example(p: PredictionRow) -> Example:
+    return Example(p.id, show(p.display_text), show(p.gold, 80), show(p.pred, 80), p.score)
 
 
 def worst_examples(
@@ -106,20 +112,21 @@ def worst_examples(
     wrong = sorted((p for p in ev.predictions if not p.correct), key=lambda p: -(p.score or 0.0))
     main = ev.metrics.main_metric
 
-    def weakest_first(s: SliceResult) -> float:
-        m = s.metric(main)
+    def weakest_first(item: tuple[str, MetricBlock]) -> float:
+        m = item[1].get(main)
         return m.value if m is not None else float("inf")
 
-    ordered = sorted(ev.metrics.slices, key=weakest_first)
+    ordered = sorted(ev.metrics.slices.items(), key=weakest_first)
+    tags = {p.key: slice_keys(p) for p in ev.predictions}
     out = []
-    for s in ordered:
-        rows = [p for p in wrong if s.key in p.slice_keys]
+    for key, block in ordered:
+        rows = [p for p in wrong if key in tags[p.key]]
         if not rows:
             continue
-        total = sum(1 for p in ev.predictions if s.key in p.slice_keys)
+        total = sum(1 for p in ev.predictions if key in tags[p.key])
         out.append(
             SliceExamples(
-                s.key, len(rows), total, s.metric(main), tuple(map(_example, rows[:per_slice]))
+                key, len(rows), total, block.get(main), tuple(map(_example, rows[:per_slice]))
             )
         )
         if len(out) == max_slices:
@@ -140,7 +147,7 @@ def worst_examples(
 def wrong_count(ev: RunEvidence) -> tuple[int, int, str] | None:
     """(wrong, total, file): from metrics.json's failure analysis, else counted in
     predictions.jsonl (tasks without a notion of "wrong", like regression, have neither)."""
-    f = ev.metrics.failures
+    f = ev.failures
     if f is not None and f.n_errors is not None and f.n_rows is not None:
         return f.n_errors, f.n_rows, "metrics.json"
     if ev.predictions is None or not has_errors_notion(ev.predictions):
@@ -148,7 +155,7 @@ def wrong_count(ev: RunEvidence) -> tuple[int, int, str] | None:
     return sum(1 for p in ev.predictions if not p.correct), len(ev.predictions), "predictions.jsonl"
 
 
-def has_errors_notion(rows: tuple[Prediction, ...]) -> bool:
+def has_errors_notion(rows: tuple[PredictionRow, ...]) -> bool:
     """False for numeric gold values (similarity/regression): every row would count as wrong."""
     return not any(isinstance(p.gold, float) or isinstance(p.pred, float) for p in rows)
 
@@ -176,9 +183,9 @@ def reproduce(ev: RunEvidence) -> Reproduce:
     man = ev.manifest
     if man is None:
         return Reproduce(None, None, (), None, (), ())
-    versions = dict(man.versions)
+    versions = {k: v for k, v in man.versions.items() if v is not None}
     pins, local = [], []
-    for pkg, ver in man.versions:
+    for pkg, ver in versions.items():
         if pkg in _NOT_PIP:
             continue
         plain = _LOCAL_VERSION.sub("", ver)
@@ -187,16 +194,16 @@ def reproduce(ev: RunEvidence) -> Reproduce:
         pins.append(f"{pkg}=={plain}")
     checks = []
     seen: set[str] = set()
-    for d in man.data:
-        if not d.sha256:
+    for split, d in man.data.items():
+        if not d.sha256 or not d.path:
             continue
         file = d.path.split("#", 1)[0]
         local_file = None if file.startswith("hf:") or file in seen else file
         seen.add(file)
-        checks.append(ShaCheck(d.split, d.path, d.sha256, d.rows, local_file))
+        checks.append(ShaCheck(split, d.path, d.sha256, d.rows, local_file))
     hw = man.hardware
     env: list[tuple[str, str]] = [("python", versions.get("python", "?"))]
-    env += [(k, v) for k, v in man.versions if k != "python"]
+    env += [(k, v) for k, v in versions.items() if k != "python"]
     env += [
         ("platform", hw.platform or "?"),
         ("CPU cores", str(hw.cpu_count) if hw.cpu_count is not None else "?"),
@@ -207,7 +214,7 @@ def reproduce(ev: RunEvidence) -> Reproduce:
         ("seed", str(man.seed) if man.seed is not None else "?"),
         (
             "git commit",
-            (man.git_commit or "?") + (" (uncommitted changes)" if man.git_dirty else ""),
+            (man.git.commit or "?") + (" (uncommitted changes)" if man.git.dirty else ""),
         ),
         ("started", man.started or "?"),
         ("ended", man.ended or "?"),
@@ -300,7 +307,8 @@ class CurveTable:
 def curve_table(ev: RunEvidence, max_rows: int = 12) -> CurveTable | None:
     """The training curves as a few evenly spaced rows (for Markdown, which has no charts)."""
     names = ["loss", "eval_loss", f"eval_{ev.metrics.main_metric}"]
-    curves = [c for c in (ev.metrics.curve(n) for n in names) if c is not None and c.points]
+    history = ev.metrics.history
+    curves = [c for c in (curve(history, n) for n in names) if c is not None and c.points]
     if not curves:
         return None
     steps = sorted({p.step for c in curves for p in c.points})
