@@ -257,3 +257,30 @@ def test_pr_description_lists_each_slice_once(run_dir: Path, baseline_dir: Path)
     keys = [r.key for r in evidence_rows(load_evidence(run_dir), cmp)]
     assert keys[0] == "overall"
     assert len(keys) == len(set(keys))
+
+
+def test_lint_findings_are_shown_when_the_run_has_them(run_dir: Path) -> None:
+    """lint.json as the TrainingArguments linter fills it for this run's resolved config."""
+    from tuneproof.plan.args import lint_mapping
+
+    build_report(run_dir)
+    assert "`lint.json` is absent" in _md(run_dir)
+    config = rundir.read_config(run_dir).to_dict()
+    found = lint_mapping(config, str(run_dir / "config.yaml")).findings
+    assert found, "the toy run's arguments (no warmup, a high learning rate) draw findings"
+    rundir.write(
+        run_dir,
+        rundir.Lint(
+            findings=[
+                rundir.LintFinding(
+                    severity=f.severity, argument=f.key, message=f.message, fix=f.fix
+                )
+                for f in found
+            ]
+        ),
+    )
+    build_report(run_dir)
+    md, html = _md(run_dir), _html(run_dir)
+    section = md.split("### Training arguments")[1].split("## 5.")[0]
+    assert section.count("\n| ") - 1 == len(found)  # one row per finding, below the header
+    assert '<table class="lint">' in html and html.count('<tr class="') >= len(found)

@@ -105,14 +105,10 @@ def load_evidence(run_dir: str | Path) -> RunEvidence:
     config = rundir.read_config(run_dir) if present(rundir.CONFIG) else None
     manifest = rundir.read(run_dir, rundir.Manifest) if present(rundir.MANIFEST) else None
     checks = rundir.read(run_dir, rundir.Checks) if present(rundir.CHECKS) else None
-    predictions = (
-        tuple(rundir.read_predictions(run_dir)) if present(rundir.PREDICTIONS) else None
-    )
+    predictions = tuple(rundir.read_predictions(run_dir)) if present(rundir.PREDICTIONS) else None
     stress = rundir.read(run_dir, rundir.Stress) if present(rundir.STRESS) else None
     lint = rundir.read(run_dir, rundir.Lint) if present(rundir.LINT) else None
-    plan_md = (
-        (run_dir / rundir.PLAN).read_text(encoding="utf-8") if present(rundir.PLAN) else None
-    )
+    plan_md = (run_dir / rundir.PLAN).read_text(encoding="utf-8") if present(rundir.PLAN) else None
     has_model = present(rundir.MODEL)
     name = config.name if config is not None else None
     return RunEvidence(
