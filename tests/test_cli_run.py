@@ -126,3 +126,56 @@ def test_predict_uses_the_trained_model(
     assert [r["text"] for r in rows] == ["good great film", "bad awful"]  # input order kept
     assert all(set(r["probabilities"]) == {"neg", "pos"} for r in rows)
     assert all(r["label"] == max(r["probabilities"], key=r["probabilities"].get) for r in rows)
+
+
+# --- model names that cannot be loaded: one line, fast (issue 13, items 14 and 15) -----------
+
+
+def test_unknown_hub_name_without_network_is_one_line(toy_data, make_config, tmp_path) -> None:
+    """HF_HUB_OFFLINE unset and no hub reachable: one line and exit 2, not a minute of retries.
+
+    (Where the hub is reachable the same name is 'no such model': still one line and exit 2.)
+    """
+    import os
+    import subprocess
+    import sys
+
+    cfg = make_config(Path("unused"), toy_data)
+    cfg["model"]["name"] = "someone/does-not-exist"
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+    }
+    env["HF_HOME"] = str(tmp_path / "hf-home")  # an empty cache: nothing to fall back to
+    proc = subprocess.run(
+        [sys.executable, "-m", "tuneproof", "train", str(path), "-o", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if ln.strip()]
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("error: model.name 'someone/does-not-exist':")
+    assert not (tmp_path / "o").exists()
+
+
+def test_unknown_hub_name_with_hub_offline_is_one_line(toy_data, make_config, tmp_path) -> None:
+    cfg = make_config(Path("unused"), toy_data)
+    cfg["model"]["name"] = "someone/does-not-exist"
+    result, out = _train(cfg, tmp_path)
+    assert result.exit_code == 2, result.output
+    assert "HF_HUB_OFFLINE is set" in result.output and "minilm-l6" in result.output
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["./no-such-folder", "ABSOLUTE", "~/no-such-model-folder/x/y"])
+def test_missing_local_model_folder_says_so(toy_data, make_config, tmp_path, name) -> None:
+    name = str(tmp_path / "missing" / "model") if name == "ABSOLUTE" else name
+    cfg = make_config(Path("unused"), toy_data)
+    cfg["model"]["name"] = name  # as written in the YAML (Path() would drop the "./")
+    msg = _run_error(cfg, tmp_path)
+    assert msg.startswith(f"model.name '{name}': folder ") and "does not exist" in msg
+    assert "Repo id" not in msg

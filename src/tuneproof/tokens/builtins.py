@@ -27,6 +27,7 @@ from typing import Any
 from tuneproof.cache import cache_dir
 from tuneproof.errors import UserError, did_you_mean
 from tuneproof.io import atomic_dir
+from tuneproof.models import resolve_model
 from tuneproof.models.packages import package_dir
 from tuneproof.tokens.base import (
     HFTokenizer,
@@ -281,7 +282,7 @@ def load_tokenizer(spec: str) -> Tokenizer:
             ) from None
     if "/" not in spec and did_you_mean(spec, BUILTIN_TOKENIZERS):
         raise _unknown(spec)
-    return _load_transformers(spec, spec)
+    return _load_transformers(spec, resolve_model(spec, what="tokenizer"))
 
 
 def _first_line(err: BaseException) -> str:

@@ -97,7 +97,7 @@ def prepare(config: RunConfig, task: TaskAdapter) -> tuple[LoadedData, str, Any,
     """Everything that can fail on the user's input, with nothing written yet."""
     check_strategy_available(config.strategy)  # e.g. qlora on CPU: before any loading
     loaded = load_splits(config.data)
-    model_path = resolve_model(config.model.name)
+    model_path = resolve_model(config.model.name, revision=config.model.revision)
     tokenizer = load_tokenizer(model_path, config)
     prepared = task.prepare(loaded, config, tokenizer)
     return loaded, model_path, tokenizer, prepared
