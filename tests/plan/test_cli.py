@@ -187,3 +187,29 @@ def test_args_explain_and_snippet():
     snippet = invoke("args", "snippet", str(EXAMPLES / "polarity-full.yaml"))
     assert snippet.exit_code == 0 and "TrainingArguments(" in snippet.output
     assert "LoraConfig" not in snippet.output
+
+
+def test_lora_on_deberta_prints_counts_and_why_activations_are_missing(config_file):
+    """DeBERTa-v2 reads tensor values in its forward pass: no trace, but no traceback either."""
+    from transformers import DebertaV2Config
+
+    cfg = DebertaV2Config(
+        vocab_size=100,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
+    cfg.architectures = ["DebertaV2ForSequenceClassification"]
+    path = config_file(cfg.to_dict(), "deberta.json")
+    result = invoke("lora", "-m", str(path), "--seq", "16", "--targets", "all-linear")
+    assert result.exit_code == 0, result.output
+    assert "activations not estimated" in result.output
+    assert "meta tensors" in result.output and "n/a" in result.output
+    out = json.loads(invoke("lora", "-m", str(path), "--seq", "16", "--json").output)
+    assert out["trainable_params"] > 0 and "meta tensors" in out["activation_error"]
+    assert out["memory"]["lora"]["activations_bytes"] is None
+    assert out["memory"]["lora"]["state_bytes"] > 0
+    message = user_error(invoke("plan", "-m", str(path), "--train-rows", "1000", "--seq", "16"))
+    assert "activation-memory estimate" in message and "tuneproof lora" in message

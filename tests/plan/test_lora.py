@@ -296,3 +296,94 @@ def test_parse_targets():
     assert calc.parse_targets("query, value") == ("query", "value")
     assert calc.parse_targets("all-linear") == "all-linear"
     assert calc.parse_targets(None) is None and calc.parse_targets(" ") is None
+
+
+# --- architectures whose forward pass cannot run on meta tensors (issue 13, item 10) ----------
+
+
+def _tiny(kind: str):
+    """A tiny config from transformers' own config classes, and the class to build."""
+    from transformers import DebertaV2Config, MixtralConfig, OlmoeConfig, Qwen2MoeConfig
+
+    common = {"vocab_size": 100, "hidden_size": 32, "num_hidden_layers": 2}
+    common |= {"num_attention_heads": 4, "max_position_embeddings": 128}
+    if kind == "deberta-v2":
+        return DebertaV2Config(**common, intermediate_size=64), "DebertaV2ForSequenceClassification"
+    moe = {"num_key_value_heads": 2, "num_experts_per_tok": 2}
+    if kind == "mixtral":
+        cfg = MixtralConfig(**common, **moe, intermediate_size=48, num_local_experts=4)
+        return cfg, "MixtralForCausalLM"
+    if kind == "olmoe":
+        cfg = OlmoeConfig(**common, **moe, intermediate_size=16, num_experts=4)
+        cfg.eos_token_id = cfg.pad_token_id = cfg.bos_token_id = None
+        return cfg, "OlmoeForCausalLM"
+    cfg = Qwen2MoeConfig(
+        **common,
+        **moe,
+        intermediate_size=64,
+        moe_intermediate_size=16,
+        shared_expert_intermediate_size=32,
+        num_experts=4,
+    )
+    return cfg, "Qwen2MoeForCausalLM"
+
+
+def _tiny_file(config_file, kind: str):
+    cfg, cls = _tiny(kind)
+    cfg.architectures = [cls]
+    return config_file(cfg.to_dict(), f"{kind}.json"), cfg, cls
+
+
+TRACE_CASES = [
+    ("deberta-v2", None, 0.05, "SEQ_CLS"),  # PEFT's default targets (query_proj, value_proj)
+    ("deberta-v2", "all-linear", 0.05, "SEQ_CLS"),
+    ("mixtral", "all-linear", 0.0, "CAUSAL_LM"),
+    ("olmoe", "all-linear", 0.0, "CAUSAL_LM"),
+    ("qwen2moe", "all-linear", 0.0, "CAUSAL_LM"),
+]
+
+
+@pytest.mark.parametrize(("kind", "targets", "dropout", "task_type"), TRACE_CASES)
+def test_counts_match_peft_even_where_the_trace_fails(
+    config_file, kind, targets, dropout, task_type
+):
+    import transformers
+
+    path, cfg, cls = _tiny_file(config_file, kind)
+    spec = LoraSpec(r=4, targets=targets, dropout=dropout)
+    est = calc.calculate(str(path), spec, batch=2, seq=16)
+
+    torch.manual_seed(0)
+    real = getattr(transformers, cls)(cfg)
+    assert est.total_params == sum(p.numel() for p in real.parameters())
+    assert (est.trainable_params, est.all_params) == peft_count(real, spec, task_type)
+    for m in est.memory.values():  # weights, gradients and AdamW state never need the trace
+        assert m.state_bytes == m.weights_bytes + m.gradients_bytes + m.optimizer_bytes > 0
+    if est.activation_error is not None:
+        assert "meta tensors" in est.activation_error
+        assert est.memory["lora"].activations_bytes is None
+        assert est.memory["lora"].total_bytes is None
+
+
+@pytest.mark.parametrize("kind", ["deberta-v2", "mixtral"])
+def test_a_failed_trace_says_why_and_keeps_the_rest(config_file, kind):
+    path, _, _ = _tiny_file(config_file, kind)
+    est = calc.calculate(str(path), LoraSpec(r=4, targets="all-linear", dropout=0.0), seq=16)
+    assert est.activation_error is not None and "cannot run on meta tensors" in est.activation_error
+    assert est.to_dict()["activation_error"] == est.activation_error
+    assert est.memory["qlora"].weights_bytes < est.memory["lora"].weights_bytes
+
+
+def test_moe_experts_need_dropout_zero_and_the_error_says_so(config_file):
+    path, _, _ = _tiny_file(config_file, "mixtral")
+    with pytest.raises(UserError) as err:
+        calc.calculate(str(path), LoraSpec(r=4, targets="all-linear", dropout=0.05), seq=16)
+    message = str(err.value)
+    assert "lora_dropout=0" in message and "--dropout 0" in message
+    assert "name modules from" not in message and "base_layer" not in message
+
+
+def test_moe_expert_parameters_are_listed(config_file):
+    path, _, _ = _tiny_file(config_file, "mixtral")
+    est = calc.calculate(str(path), LoraSpec(r=4, targets="all-linear", dropout=0.0), seq=16)
+    assert {"gate_up_proj", "down_proj"} <= set(est.target_parameters)

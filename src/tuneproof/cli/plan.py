@@ -118,45 +118,60 @@ def _print_estimate(est: LoraEstimate, table: list[LoraEstimate] | None) -> None
     )
     console.print(
         f"parameters: {est.total_params:,} · LoRA r={s.r} alpha={s.lora_alpha} on "
-        f"{', '.join(est.target_modules)} trains [bold]{est.trainable_params:,}[/] "
+        f"{', '.join(est.target_modules)}"
+        + (
+            f" and expert parameters {', '.join(est.target_parameters)}"
+            if est.target_parameters
+            else ""
+        )
+        + f" trains [bold]{est.trainable_params:,}[/] "
         f"({est.trainable_percent:.4f} %, PEFT get_nb_trainable_parameters)",
         highlight=False,
     )
+
+    def size(n: int | None, digits: int = 2) -> str:
+        return "n/a" if n is None else fb(n, digits)
+
     if table is not None:
         alpha = "2 x r" if s.alpha is None else str(s.alpha)
+        traced = all(e.activation_error is None for e in table)
         t = Table(
-            title=f"LoRA by rank (alpha = {alpha}; ckpt: gradient checkpointing)",
+            title=f"LoRA by rank (alpha = {alpha}; "
+            + ("ckpt: gradient checkpointing)" if traced else "without activations)"),
             title_justify="left",
         )
-        for col in ("r", "trainable", "%", "LoRA", "LoRA ckpt", "QLoRA", "QLoRA ckpt"):
+        cols = ("LoRA", "LoRA ckpt", "QLoRA", "QLoRA ckpt") if traced else ("LoRA", "QLoRA")
+        for col in ("r", "trainable", "%", *cols):
             t.add_column(col, justify="right")
         for e in table:
             lo, q = e.memory["lora"], e.memory["qlora"]
+            sizes: list[int | None] = [lo.state_bytes, q.state_bytes]
+            if traced:
+                sizes = [lo.total_bytes, lo.total_checkpointed_bytes]
+                sizes += [q.total_bytes, q.total_checkpointed_bytes]
             t.add_row(
                 str(e.spec.r),
                 f"{e.trainable_params:,}",
                 f"{e.trainable_percent:.3f}",
-                fb(lo.total_bytes, 1),
-                fb(lo.total_checkpointed_bytes, 1),
-                fb(q.total_bytes, 1),
-                fb(q.total_checkpointed_bytes, 1),
+                *(size(n, 1) for n in sizes),
             )
         console.print(t)
         console.print(f"details for r={s.r}:", highlight=False)
-    act = est.activations["full"]
+    attention = f"{est.attention} attention, " if est.attention else ""
     t = Table(
         title=f"training memory per GPU: batch {est.batch} x seq {est.seq}, {est.precision}, "
-        f"{act.attention} attention, AdamW",
+        f"{attention}AdamW",
         title_justify="left",
     )
     t.add_column("")
     for col in ("full", f"LoRA ({est.bits}-bit base)", "QLoRA (NF4 base)"):
         t.add_column(col, justify="right")
     ms = [est.memory[k] for k in ("full", "lora", "qlora")]
-    rows = [
+    rows: list[tuple[str, list[int | None]]] = [
         ("weights", [m.weights_bytes for m in ms]),
         ("gradients", [m.gradients_bytes for m in ms]),
         ("optimizer (AdamW)", [m.optimizer_bytes for m in ms]),
+        ("weights + gradients + optimizer", [m.state_bytes for m in ms]),
         ("activations", [m.activations_bytes for m in ms]),
         ("total", [m.total_bytes for m in ms]),
         ("activations (ckpt)", [m.activations_checkpointed_bytes for m in ms]),
@@ -164,8 +179,14 @@ def _print_estimate(est: LoraEstimate, table: list[LoraEstimate] | None) -> None
     ]
     for label, values in rows:
         style = "bold" if label.startswith("total") else None
-        t.add_row(label, *(fb(v) for v in values), style=style)
+        t.add_row(label, *(size(v) for v in values), style=style)
     console.print(t)
+    if est.activation_error is not None:
+        console.print(
+            f"[yellow]activations not estimated:[/] {est.activation_error}; the parameter counts "
+            "and weight, gradient and optimizer memory above do not depend on it",
+            highlight=False,
+        )
     console.print("[bold]LoraConfig[/] (Python):")
     console.print(calc.lora_config_python(est), highlight=False, markup=False)
     console.print("[bold]tuneproof config[/] (YAML):")

@@ -76,7 +76,7 @@ def _options(plan: Plan) -> list[str]:
     ]
     for o in plan.options:
         m = o.memory
-        act = m.activations_checkpointed_bytes if o.checkpointing else m.activations_bytes
+        act = (m.activations_checkpointed_bytes if o.checkpointing else m.activations_bytes) or 0
         act = act * o.batch_size // max(plan.inputs.batch, 1)
         pct = 100 * o.trainable_params / max(plan.total_params, 1)
         lines.append(

@@ -3,7 +3,9 @@
 The model is built on the meta device (shapes, no weights), wrapped with PEFT's real
 ``LoraConfig``/``get_peft_model``, and PEFT counts the parameters itself — so the numbers are
 PEFT's own for any architecture transformers knows, and a 70B config costs nothing to analyse.
-Memory comes from :mod:`tuneproof.plan.memory`.
+Memory comes from :mod:`tuneproof.plan.memory`. The counts never depend on the activation trace:
+where a forward pass cannot run on meta tensors, the estimate carries the reason instead of the
+activation bytes.
 
 A model is named as a built-in (``minilm-l6``, ``smollm2``), a shipped config
 (``llama-2-7b``, ...; see :data:`SHIPPED_CONFIGS`), a ``config.json`` path, a local model folder,
@@ -166,7 +168,14 @@ class LoraEstimate:
     bits: int
     params: ParamInventory
     memory: dict[str, MemoryBreakdown]
-    activations: dict[str, ActivationProfile] = field(repr=False)
+    activations: dict[str, ActivationProfile] = field(repr=False)  # those that were traced
+    activation_error: str | None = None  # why an activation estimate is missing
+    target_parameters: tuple[str, ...] = ()  # MoE expert weights PEFT adapts as parameters
+
+    @property
+    def attention(self) -> str | None:
+        act = self.activations.get("full") or self.activations.get("lora")
+        return act.attention if act is not None else None
 
     @property
     def trainable_percent(self) -> float:
@@ -185,6 +194,7 @@ class LoraEstimate:
                 "lora_alpha": s.lora_alpha,
                 "lora_dropout": s.dropout,
                 "target_modules": list(self.target_modules),
+                "target_parameters": list(self.target_parameters),
                 "bias": s.bias,
             },
             "total_params": self.total_params,
@@ -195,7 +205,8 @@ class LoraEstimate:
             "seq": self.seq,
             "precision": self.precision,
             "bits": self.bits,
-            "attention": self.activations["full"].attention,
+            "attention": self.attention,
+            "activation_error": self.activation_error,
             "memory": {k: v.to_dict() for k, v in self.memory.items()},
         }
 
@@ -307,10 +318,12 @@ def resolve_source(name: str) -> ModelSource:
 def _hub_config(name: str) -> Any:
     from transformers import AutoConfig
 
-    from tuneproof.models import BUILTIN_MODELS
+    from tuneproof.models import BUILTIN_MODELS, resolve_model
 
+    shipped = [*SHIPPED_CONFIGS, "a config.json path"]
+    where = resolve_model(name, what="model", alternatives=shipped)  # fails fast, one line
     try:
-        return AutoConfig.from_pretrained(name, trust_remote_code=False)
+        return AutoConfig.from_pretrained(where, trust_remote_code=False)
     except (OSError, ValueError) as err:
         first = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
         known = [*BUILTIN_MODELS, *SHIPPED_CONFIGS]
@@ -436,6 +449,7 @@ def wrap_lora(model: nn.Module, spec: LoraSpec, task_type: str | None, model_nam
     from tuneproof.modeling import linear_module_names
 
     check_targets(model, spec.targets, model_name)
+    linear = linear_module_names(model)  # before PEFT starts replacing modules
     targets = list(spec.targets) if isinstance(spec.targets, tuple) else spec.targets
     config = LoraConfig(
         r=spec.r,
@@ -448,12 +462,20 @@ def wrap_lora(model: nn.Module, spec: LoraSpec, task_type: str | None, model_nam
     try:
         with warnings.catch_warnings():  # PEFT calls APIs transformers 5 marks as deprecated
             warnings.simplefilter("ignore", FutureWarning)
+            # all-linear on MoE: PEFT's own expanded patterns, not something the user wrote
+            warnings.filterwarnings("ignore", "The following (rank|alpha)_pattern keys")
             return get_peft_model(model, config, low_cpu_mem_usage=True)  # type: ignore[arg-type]
     except ValueError as err:
         first = str(err).strip().splitlines()[0][:160]
+        if "lora_dropout" in first and "ParamWrapper" in first:
+            raise UserError(
+                f"--dropout: {model_name} has MoE expert weights, which PEFT adapts as parameters "
+                f"(lora.ParamWrapper) and which need lora_dropout=0 (got {spec.dropout}); pass "
+                "--dropout 0"
+            ) from None
         raise UserError(
             f"--targets: PEFT cannot wrap {model_name} ({first}); name modules from: "
-            f"{', '.join(linear_module_names(model))} (or all-linear)"
+            f"{', '.join(linear)} (or all-linear)"
         ) from None
 
 
@@ -483,6 +505,26 @@ def trace_inputs(model: nn.Module, recipe: ModelRecipe, batch: int, seq: int) ->
     return inputs
 
 
+def trace_or_reason(
+    model: nn.Module, inputs: dict[str, Any], *, batch: int, seq: int, attention: str
+) -> tuple[ActivationProfile | None, str | None]:
+    """The activation trace, or why it could not run (the counts never depend on it).
+
+    The forward pass is the installed model code on meta tensors; code that reads tensor values
+    (``.item()``, ``nonzero``: DeBERTa-v2's relative positions, MoE routing) or autocasts on the
+    meta device cannot run there, and any such failure only costs the activation estimate.
+    """
+    try:
+        return mem.trace_activations(model, inputs, batch=batch, seq=seq, attention=attention), None
+    except Exception as err:  # arbitrary model code: whatever it raises, only the trace is lost
+        text = str(err).strip()
+        first = text.splitlines()[0][:160] if text else type(err).__name__
+        return None, (
+            f"the forward pass of {type(model).__name__} cannot run on meta tensors "
+            f"({type(err).__name__}: {first})"
+        )
+
+
 # --- the calculator ---------------------------------------------------------------------------
 
 
@@ -494,9 +536,12 @@ class BaseAnalysis:
     recipe: ModelRecipe
     architecture: str
     params: ParamInventory
-    full_activations: ActivationProfile
+    full_activations: ActivationProfile | None  # None: the trace failed, see activation_error
     linear_modules: tuple[str, ...]
+    batch: int = 8
+    seq: int = 256
     fused_attention: bool = True  # trace attention as a fused GPU kernel (else the model's own)
+    activation_error: str | None = None
 
 
 def _activation_dtype(precision: str) -> str:
@@ -533,7 +578,7 @@ def analyze_base(
         source, recipe, dtype=_activation_dtype(precision), estimate_attention=fused_attention
     )
     params = mem.param_inventory(model)
-    full_act = mem.trace_activations(
+    full_act, error = trace_or_reason(
         model, trace_inputs(model, recipe, batch, seq), batch=batch, seq=seq, attention=attention
     )
     return BaseAnalysis(
@@ -543,7 +588,10 @@ def analyze_base(
         params=params,
         full_activations=full_act,
         linear_modules=tuple(linear_module_names(model)),
+        batch=batch,
+        seq=seq,
         fused_attention=fused_attention,
+        activation_error=error,
     )
 
 
@@ -563,15 +611,20 @@ def estimate_lora(
     peft_model = wrap_lora(model, spec, base.recipe.task_type, base.source.name)
     trainable, all_params = peft_model.get_nb_trainable_parameters()
     inventory = mem.trainable_inventory(peft_model)
-    act_lora = mem.trace_activations(
-        peft_model,
-        trace_inputs(model, base.recipe, act_full.batch, act_full.seq),
-        batch=act_full.batch,
-        seq=act_full.seq,
-        attention=attention,
-    )
-    wrapped = peft_model.peft_config["default"].target_modules
+    act_lora, error = None, base.activation_error
+    if act_full is not None:  # a base that cannot be traced will not trace with adapters either
+        act_lora, error = trace_or_reason(
+            peft_model,
+            trace_inputs(model, base.recipe, base.batch, base.seq),
+            batch=base.batch,
+            seq=base.seq,
+            attention=attention,
+        )
+    activations = {k: a for k, a in (("full", act_full), ("lora", act_lora)) if a is not None}
+    peft_config = peft_model.peft_config["default"]
+    wrapped = peft_config.target_modules
     targets = tuple(sorted(wrapped)) if isinstance(wrapped, (set, list, tuple)) else (str(wrapped),)
+    params = getattr(peft_config, "target_parameters", None) or ()
     memory = {
         "full": mem.full_memory(base.params, act_full, precision),
         "lora": mem.lora_memory(base.params, inventory, act_lora, bits),
@@ -588,13 +641,15 @@ def estimate_lora(
         total_params=base.params.total,
         trainable_params=int(trainable),
         all_params=int(all_params),
-        batch=act_full.batch,
-        seq=act_full.seq,
+        batch=base.batch,
+        seq=base.seq,
         precision=precision,
         bits=bits,
         params=base.params,
         memory=memory,
-        activations={"full": act_full, "lora": act_lora},
+        activations=activations,
+        activation_error=error,
+        target_parameters=tuple(sorted(params)),
     )
 
 
@@ -605,14 +660,14 @@ class FreezeEstimate:
     frozen_layers: int
     layers: int
     trainable_params: int
-    activations: ActivationProfile
+    activations: ActivationProfile | None
+    activation_error: str | None = None
 
 
 def estimate_freeze(base: BaseAnalysis, *, precision: str = "bf16") -> FreezeEstimate:
     """Freeze the bottom half of the layers and the embeddings (``tuneproof train``'s own code)."""
     from tuneproof.modeling import count_params, find_layers, freeze_bottom
 
-    act_full = base.full_activations
     model, attention = build_meta_model(
         base.source,
         base.recipe,
@@ -623,14 +678,16 @@ def estimate_freeze(base: BaseAnalysis, *, precision: str = "bf16") -> FreezeEst
     frozen = len(layers) // 2
     freeze_bottom(model, frozen, embeddings=True)
     trainable, _ = count_params(model)
-    act = mem.trace_activations(
-        model,
-        trace_inputs(model, base.recipe, act_full.batch, act_full.seq),
-        batch=act_full.batch,
-        seq=act_full.seq,
-        attention=attention,
-    )
-    return FreezeEstimate(frozen, len(layers), trainable, act)
+    act, error = None, base.activation_error
+    if base.full_activations is not None:
+        act, error = trace_or_reason(
+            model,
+            trace_inputs(model, base.recipe, base.batch, base.seq),
+            batch=base.batch,
+            seq=base.seq,
+            attention=attention,
+        )
+    return FreezeEstimate(frozen, len(layers), trainable, act, error)
 
 
 def calculate(

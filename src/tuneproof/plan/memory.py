@@ -9,7 +9,10 @@ Two measured inputs feed pure arithmetic:
   of the installed transformers/PEFT code (frozen base layers save less, dropout saves masks, ...),
   not a rule of thumb, and it costs no memory, so a 70B config traces on a laptop. Attention is
   traced as a fused kernel (FlashAttention / memory-efficient SDPA, what a GPU runs): it keeps
-  q, k, v, the output and a log-sum-exp, never the ``seq x seq`` score matrix.
+  q, k, v, the output and a log-sum-exp, never the ``seq x seq`` score matrix. Some forward
+  passes cannot run on meta tensors (DeBERTa-v2 reads tensor values, MoE routing under
+  autocast); then the activation bytes are ``None`` with the reason, and everything that does not
+  depend on them (parameters, weights, gradients, optimizer state) is still exact.
 
 Byte rules follow Hugging Face's "model memory anatomy" guide: AdamW keeps two fp32 states per
 trainable parameter (8 B), gradients are fp32, and mixed-precision full fine-tuning keeps fp32
@@ -127,8 +130,8 @@ class MemoryBreakdown:
     weights_bytes: int
     gradients_bytes: int
     optimizer_bytes: int
-    activations_bytes: int
-    activations_checkpointed_bytes: int
+    activations_bytes: int | None  # None: the activation trace failed (see LoraEstimate)
+    activations_checkpointed_bytes: int | None
     note: str
 
     @property
@@ -137,14 +140,16 @@ class MemoryBreakdown:
         return self.weights_bytes + self.gradients_bytes + self.optimizer_bytes
 
     @property
-    def total_bytes(self) -> int:
-        return self.state_bytes + self.activations_bytes
+    def total_bytes(self) -> int | None:
+        act = self.activations_bytes
+        return None if act is None else self.state_bytes + act
 
     @property
-    def total_checkpointed_bytes(self) -> int:
-        return self.state_bytes + self.activations_checkpointed_bytes
+    def total_checkpointed_bytes(self) -> int | None:
+        act = self.activations_checkpointed_bytes
+        return None if act is None else self.state_bytes + act
 
-    def total(self, *, checkpointing: bool) -> int:
+    def total(self, *, checkpointing: bool) -> int | None:
         return self.total_checkpointed_bytes if checkpointing else self.total_bytes
 
     def to_dict(self) -> dict[str, Any]:
@@ -152,12 +157,17 @@ class MemoryBreakdown:
             "weights_bytes": self.weights_bytes,
             "gradients_bytes": self.gradients_bytes,
             "optimizer_bytes": self.optimizer_bytes,
+            "state_bytes": self.state_bytes,
             "activations_bytes": self.activations_bytes,
             "total_bytes": self.total_bytes,
             "activations_checkpointed_bytes": self.activations_checkpointed_bytes,
             "total_checkpointed_bytes": self.total_checkpointed_bytes,
             "note": self.note,
         }
+
+
+def _act_bytes(act: ActivationProfile | None) -> tuple[int | None, int | None]:
+    return (None, None) if act is None else (act.total_bytes, act.checkpointed_bytes)
 
 
 # --- pure arithmetic --------------------------------------------------------------------------
@@ -175,7 +185,9 @@ def base_weight_bytes(params: ParamInventory, bits: int) -> int:
     return math.ceil(params.quantizable * NF4_BYTES_PER_WEIGHT) + rest
 
 
-def full_memory(params: ParamInventory, act: ActivationProfile, precision: str) -> MemoryBreakdown:
+def full_memory(
+    params: ParamInventory, act: ActivationProfile | None, precision: str
+) -> MemoryBreakdown:
     """Full fine-tuning with AdamW; mixed precision keeps a 16-bit copy beside fp32 weights."""
     n = params.total
     mixed = precision != "fp32"
@@ -184,8 +196,8 @@ def full_memory(params: ParamInventory, act: ActivationProfile, precision: str) 
         weights_bytes=n * (6 if mixed else 4),
         gradients_bytes=n * 4,
         optimizer_bytes=n * ADAMW_STATE_BYTES,
-        activations_bytes=act.total_bytes,
-        activations_checkpointed_bytes=act.checkpointed_bytes,
+        activations_bytes=_act_bytes(act)[0],
+        activations_checkpointed_bytes=_act_bytes(act)[1],
         note=(
             "fp32 master weights + 16-bit copy, fp32 gradients, AdamW fp32 states"
             if mixed
@@ -195,7 +207,7 @@ def full_memory(params: ParamInventory, act: ActivationProfile, precision: str) 
 
 
 def freeze_memory(
-    params: ParamInventory, trainable: int, act: ActivationProfile, precision: str
+    params: ParamInventory, trainable: int, act: ActivationProfile | None, precision: str
 ) -> MemoryBreakdown:
     """Full fine-tuning of the top layers only: gradients and AdamW states for those alone."""
     mixed = precision != "fp32"
@@ -204,14 +216,14 @@ def freeze_memory(
         weights_bytes=params.total * 4 + (trainable * 2 if mixed else 0),
         gradients_bytes=trainable * 4,
         optimizer_bytes=trainable * ADAMW_STATE_BYTES,
-        activations_bytes=act.total_bytes,
-        activations_checkpointed_bytes=act.checkpointed_bytes,
+        activations_bytes=_act_bytes(act)[0],
+        activations_checkpointed_bytes=_act_bytes(act)[1],
         note="fp32 weights, fp32 gradients and AdamW states for the unfrozen part",
     )
 
 
 def lora_memory(
-    params: ParamInventory, trainable: TrainableInventory, act: ActivationProfile, bits: int
+    params: ParamInventory, trainable: TrainableInventory, act: ActivationProfile | None, bits: int
 ) -> MemoryBreakdown:
     """LoRA (``bits`` 32/16/8) or QLoRA (``bits`` 4) with AdamW on the trainable parameters."""
     other_bytes = 4 if bits == 32 else 2  # modules_to_save copies live in the base dtype
@@ -223,8 +235,8 @@ def lora_memory(
         weights_bytes=base_weight_bytes(params, bits) + trainable_bytes,
         gradients_bytes=trainable_bytes,
         optimizer_bytes=trainable.adapter * ADAMW_STATE_BYTES + trainable.other * 2 * other_bytes,
-        activations_bytes=act.total_bytes,
-        activations_checkpointed_bytes=act.checkpointed_bytes,
+        activations_bytes=_act_bytes(act)[0],
+        activations_checkpointed_bytes=_act_bytes(act)[1],
         note=f"frozen base in {base}, fp32 adapters, AdamW on adapters only",
     )
 

@@ -244,6 +244,8 @@ def fit_option(
     state = memory.state_bytes // shard
     act = memory.activations_bytes
     act_ckpt = memory.activations_checkpointed_bytes
+    if act is None or act_ckpt is None:
+        raise UserError(f"{kind}: no activation estimate, so its fit cannot be judged")
     batch = inputs.batch
     sizes: list[int] = []
     b = batch
@@ -294,6 +296,13 @@ def cost_options(inputs: PlanInputs) -> Costing:
     )
     spec = lora_calc.LoraSpec(r=inputs.rank, alpha=inputs.alpha, targets=inputs.targets)
     est = lora_calc.estimate_lora(base, spec, precision=inputs.precision, bits=16)
+    why = est.activation_error or base.activation_error
+    if why is not None:  # fitting batch and checkpointing to the GPU needs the activations
+        raise UserError(
+            f"--model '{inputs.model}': the plan needs an activation-memory estimate and there is "
+            f"none: {why}; `tuneproof lora` still gives its parameter counts and weight, "
+            "gradient and optimizer memory"
+        )
     frz = lora_calc.estimate_freeze(base, precision=inputs.precision)
     n = base.params.total
     full_trainable = n
