@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import string
+from collections import Counter
 
 import numpy as np
 import pandas as pd
@@ -42,6 +45,124 @@ def test_squad_normalisation_exact_match_and_f1():
     assert squad_scores("big attic", ["the attic", "big attic"]) == (1.0, 1.0)
     assert squad_scores("", []) == (1.0, 1.0)
     assert squad_scores("attic", []) == (0.0, 0.0)
+
+
+# --- the official scripts' scoring functions, as the reference (issue 13, item 13) ------------
+# evaluate-v1.1.py: normalize_answer, f1_score, exact_match_score, metric_max_over_ground_truths
+
+
+def _v11_normalize(s):
+    def remove_articles(text):
+        return re.sub(r"\b(a|an|the)\b", " ", text)
+
+    def white_space_fix(text):
+        return " ".join(text.split())
+
+    def remove_punc(text):
+        exclude = set(string.punctuation)
+        return "".join(ch for ch in text if ch not in exclude)
+
+    return white_space_fix(remove_articles(remove_punc(s.lower())))
+
+
+def _v11_f1_score(prediction, ground_truth):
+    prediction_tokens = _v11_normalize(prediction).split()
+    ground_truth_tokens = _v11_normalize(ground_truth).split()
+    common = Counter(prediction_tokens) & Counter(ground_truth_tokens)
+    num_same = sum(common.values())
+    if num_same == 0:
+        return 0
+    precision = 1.0 * num_same / len(prediction_tokens)
+    recall = 1.0 * num_same / len(ground_truth_tokens)
+    return (2 * precision * recall) / (precision + recall)
+
+
+def _v11_exact_match_score(prediction, ground_truth):
+    return _v11_normalize(prediction) == _v11_normalize(ground_truth)
+
+
+def _v11_scores(prediction, ground_truths):
+    return (
+        float(max(_v11_exact_match_score(prediction, gt) for gt in ground_truths)),
+        float(max(_v11_f1_score(prediction, gt) for gt in ground_truths)),
+    )
+
+
+# evaluate-v2.0.py: get_tokens, compute_exact, compute_f1 and get_raw_scores' gold filtering
+
+
+def _v20_get_tokens(s):
+    if not s:
+        return []
+    return _v11_normalize(s).split()  # v2.0's normalize_answer is v1.1's, with re.UNICODE
+
+
+def _v20_compute_exact(a_gold, a_pred):
+    return int(_v11_normalize(a_gold) == _v11_normalize(a_pred))
+
+
+def _v20_compute_f1(a_gold, a_pred):
+    gold_toks = _v20_get_tokens(a_gold)
+    pred_toks = _v20_get_tokens(a_pred)
+    common = Counter(gold_toks) & Counter(pred_toks)
+    num_same = sum(common.values())
+    if len(gold_toks) == 0 or len(pred_toks) == 0:
+        return int(gold_toks == pred_toks)
+    if num_same == 0:
+        return 0
+    precision = 1.0 * num_same / len(pred_toks)
+    recall = 1.0 * num_same / len(gold_toks)
+    return (2 * precision * recall) / (precision + recall)
+
+
+def _v20_scores(a_pred, answers):
+    gold_answers = [a for a in answers if _v11_normalize(a)]
+    if not gold_answers:
+        gold_answers = [""]
+    return (
+        float(max(_v20_compute_exact(a, a_pred) for a in gold_answers)),
+        float(max(_v20_compute_f1(a, a_pred) for a in gold_answers)),
+    )
+
+
+OFFICIAL_CASES = [
+    ("big attic", ["the attic", "big attic"]),
+    ("in the big attic", ["attic"]),
+    ("garden", ["attic"]),
+    ("", ["attic"]),
+    ("the", ["the"]),  # normalises to nothing on both sides: v1.1 F1 0, v2.0 F1 1
+    ("!", ["A"]),
+    ("the", ["the", "cat"]),  # v2.0 drops the empty-normalising gold: EM 0 there, 1 in v1.1
+    ("the cat", ["the", "cat"]),
+    ("An apple, a day", ["apple day", "an apple"]),
+]
+
+
+@pytest.mark.parametrize(("pred", "golds"), OFFICIAL_CASES)
+def test_scores_equal_the_official_script_of_each_version(pred, golds):
+    assert squad_scores(pred, golds, "v1.1") == pytest.approx(_v11_scores(pred, golds))
+    assert squad_scores(pred, golds, "v2.0") == pytest.approx(_v20_scores(pred, golds))
+
+
+@pytest.mark.parametrize("pred", ["", "attic", "the"])
+def test_unanswerable_questions_are_scored_by_v2(pred):
+    assert squad_scores(pred, [], "v2.0") == pytest.approx(_v20_scores(pred, []))
+    assert squad_scores(pred, [], "v1.1") == squad_scores(pred, [], "v2.0")  # only v2.0 has them
+
+
+def test_v1_style_rows_are_scored_by_the_v1_script():
+    """No unanswerable question in the data: an empty-normalising answer follows v1.1."""
+    task = get_task("extractive-qa")
+    rows = [{"pred": p, "gold": g} for p, g in OFFICIAL_CASES]
+    metrics = task.metrics_from_rows(rows)
+    ref = [_v11_scores(p, g) for p, g in OFFICIAL_CASES]
+    assert metrics["exact_match"] == pytest.approx(np.mean([r[0] for r in ref]))
+    assert metrics["f1"] == pytest.approx(np.mean([r[1] for r in ref]))
+    # a row records its version; an explicit v2.0 row is scored by v2.0
+    assert task.metrics_from_rows([{"pred": "the", "gold": ["the"], "squad_version": "v2.0"}])[
+        "f1"
+    ] == pytest.approx(1.0)
+    assert task.metrics_from_rows([{"pred": "the", "gold": ["the"]}])["f1"] == 0.0
 
 
 def test_best_spans_picks_the_best_valid_span_over_windows():
@@ -157,6 +278,7 @@ def test_tiny_run_learns_and_metrics_agree_with_rows(tiny_encoder_dir, tmp_path)
     assert metrics["overall"]["exact_match"] == pytest.approx(
         np.mean([r["exact_match"] for r in rows])
     )
+    assert len({r["squad_version"] for r in rows}) == 1  # one scorer for the whole data
     for r in rows:  # every predicted span is a piece of its own context
         assert r["pred"] == r["context"][r["pred_start"] : r["pred_start"] + len(r["pred"])]
     assert read_json(out / "metrics.json")["main_metric"] == "f1"

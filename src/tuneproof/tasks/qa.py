@@ -3,7 +3,9 @@
 A context longer than ``max_length`` is cut into overlapping windows (``doc_stride`` tokens
 shared), each window a training feature; the offset mapping ties tokens back to characters so
 the best start/end pair over all of a question's windows becomes a span of the original text.
-Scores are SQuAD's exact match and token F1 after its answer normalisation.
+Scores are SQuAD's exact match and token F1 after its answer normalisation, by the official
+script of the data's version: ``evaluate-v1.1.py`` when every question has an answer,
+``evaluate-v2.0.py`` when some have none (each prediction row records which, ``squad_version``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,14 @@ N_BEST = 20  # start and end candidates per window, as in the SQuAD reference sc
 
 
 # --- SQuAD metrics (the official evaluate-v1.1/v2.0 definitions) -------------------------------
+SQUAD_VERSIONS: tuple[str, ...] = ("v1.1", "v2.0")
+
+
+def squad_version(has_unanswerable: bool) -> str:
+    """SQuAD 2.0 added unanswerable questions; data without any is scored as v1.1 is."""
+    return "v2.0" if has_unanswerable else "v1.1"
+
+
 def normalize_answer(s: str) -> str:
     """Lower case, drop punctuation and the articles a/an/the, collapse whitespace."""
     s = s.lower()
@@ -56,9 +66,15 @@ def exact_match(pred: str, gold: str) -> float:
     return float(normalize_answer(pred) == normalize_answer(gold))
 
 
-def token_f1(pred: str, gold: str) -> float:
+def token_f1(pred: str, gold: str, version: str = "v2.0") -> float:
+    """Bag-of-words F1 of the normalised strings.
+
+    v2.0 (``compute_f1``): when either side is empty, 1 if both are, else 0 ("no answer" is
+    right only against no answer). v1.1 (``f1_score``): no shared token is 0, so an answer that
+    normalises to nothing ("the", "!") scores 0 even against itself.
+    """
     p, g = normalize_answer(pred).split(), normalize_answer(gold).split()
-    if not p or not g:  # no-answer: right only if both are empty
+    if version == "v2.0" and (not p or not g):
         return float(p == g)
     common = collections.Counter(p) & collections.Counter(g)
     same = sum(common.values())
@@ -68,10 +84,22 @@ def token_f1(pred: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def squad_scores(pred: str, golds: Sequence[str]) -> tuple[float, float]:
-    """(exact match, F1) against the best-matching gold answer; no gold means "no answer"."""
-    golds = list(golds) or [""]
-    return max(exact_match(pred, g) for g in golds), max(token_f1(pred, g) for g in golds)
+def squad_scores(pred: str, golds: Sequence[str], version: str = "v2.0") -> tuple[float, float]:
+    """(exact match, F1) against the best-matching gold answer, as the version's script does.
+
+    v2.0 drops gold answers that normalise to nothing and scores a question without any against
+    "" (``get_raw_scores``); v1.1 takes the maximum over every gold answer as given
+    (``metric_max_over_ground_truths``). No gold at all is a v2.0 "no answer" question.
+    """
+    if version not in SQUAD_VERSIONS:
+        raise ValueError(f"SQuAD version {version!r} is not one of {', '.join(SQUAD_VERSIONS)}")
+    if version == "v2.0" or not golds:
+        golds = [g for g in golds if normalize_answer(g)] or [""]
+        version = "v2.0"
+    return (
+        max(exact_match(pred, g) for g in golds),
+        max(token_f1(pred, g, version) for g in golds),
+    )
 
 
 # --- data ------------------------------------------------------------------------------------
@@ -317,7 +345,8 @@ class ExtractiveQA:
                 parse_answers(v, c, f"{where}: row {i} (id {ids[split][i]})")
                 for i, (v, c) in enumerate(zip(df[dc.answers_column], contexts[split], strict=True))
             ]
-        # SQuAD 2.0-style data (questions without an answer) lets the model say "no answer".
+        # SQuAD 2.0-style data (questions without an answer) lets the model say "no answer",
+        # and is scored by the v2.0 script; data without any by the v1.1 script.
         allow_null = any(not a for rows in answers.values() for a in rows)
         datasets: dict[str, Dataset] = {}
         features: dict[str, Features] = {}
@@ -351,6 +380,7 @@ class ExtractiveQA:
                 "answers": answers,
                 "features": features,
                 "allow_null": allow_null,
+                "squad_version": squad_version(allow_null),
                 "max_answer_length": dc.max_answer_length,
             },
             check_texts={
@@ -401,10 +431,11 @@ class ExtractiveQA:
             max_answer_length=prepared.extra["max_answer_length"],
             allow_null=prepared.extra["allow_null"],
         )
+        version = prepared.extra.get("squad_version", squad_version(prepared.extra["allow_null"]))
         rows = []
         for i, span in enumerate(spans):
             golds = [t for t, _ in prepared.extra["answers"][split][i]]
-            em, f1 = squad_scores(span.text, golds)
+            em, f1 = squad_scores(span.text, golds, version)
             rows.append(
                 {
                     "id": prepared.ids[split][i],
@@ -416,6 +447,7 @@ class ExtractiveQA:
                     "score": round(span.score, 6),
                     "exact_match": em,
                     "f1": round(f1, 6),
+                    "squad_version": version,
                 }
             )
         return rows
@@ -423,7 +455,12 @@ class ExtractiveQA:
     def metrics_from_rows(self, rows: list[dict[str, Any]]) -> dict[str, float]:
         if not rows:
             return {"exact_match": float("nan"), "f1": float("nan")}
-        scores = [squad_scores(r["pred"], r["gold"]) for r in rows]
+        # Each row carries the version its data was scored by; rows written before it was
+        # recorded: v2.0 when any row is unanswerable, else v1.1 (how the data is classified).
+        fallback = squad_version(any(not r["gold"] for r in rows))
+        scores = [
+            squad_scores(r["pred"], r["gold"], r.get("squad_version", fallback)) for r in rows
+        ]
         return {
             "exact_match": float(np.mean([s[0] for s in scores])),
             "f1": float(np.mean([s[1] for s in scores])),
