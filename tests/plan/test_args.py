@@ -327,3 +327,118 @@ def test_lint_reads_json_too(tmp_path):
     path = tmp_path / "args.json"
     path.write_text(textwrap.dedent('{"output_dir": "o", "evaluation_strategy": "epoch"}'))
     assert any(f.key == "evaluation_strategy" for f in lint_file(path, context=NO_GPU).findings)
+
+
+# --- numbers YAML reads as strings (issue 13, item 11) ----------------------------------------
+
+STRING_LR = """\
+output_dir: out
+eval_strategy: epoch
+save_strategy: epoch
+learning_rate: 2e-5
+warmup_steps: 0.1
+seed: 13
+"""
+
+
+def test_yaml_reads_2e_5_as_a_string_and_transformers_keeps_it(tmp_path):
+    """The reference behaviour the lint rule exists for."""
+    import torch
+
+    assert yaml.safe_load("learning_rate: 2e-5")["learning_rate"] == "2e-5"
+    args = TrainingArguments(output_dir=str(tmp_path), learning_rate="2e-5")
+    assert args.learning_rate == "2e-5"
+    with pytest.raises((TypeError, ValueError)):
+        torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=args.learning_rate)
+
+
+def test_field_number_types_come_from_training_arguments():
+    assert targs.number_type("learning_rate") is float
+    assert targs.number_type("eval_steps") is float  # float | None
+    assert targs.number_type("max_steps") is int
+    assert targs.number_type("lr_scheduler_type") is None  # also takes strings
+    assert targs.number_type("report_to") is None
+
+
+def test_lint_flags_a_string_where_a_number_is_expected(tmp_path):
+    path = tmp_path / "args.yaml"
+    path.write_text(STRING_LR + "max_steps: 1e3\nnum_train_epochs: three\n", encoding="utf-8")
+    hits = {f.key: f for f in lint_file(path, context=NO_GPU).findings}
+    lr = hits["learning_rate"]
+    assert lr.rule == "string-not-number" and lr.severity == "error"
+    assert "'2e-5'" in lr.message and yaml.safe_load(lr.fix) == {"learning_rate": 2e-5}
+    assert yaml.safe_load(hits["max_steps"].fix) == {"max_steps": 1000}
+    assert hits["num_train_epochs"].rule == "string-not-number"
+    assert "as a number" in hits["num_train_epochs"].fix
+
+
+def test_snippet_never_emits_a_string_number(tmp_path):
+    path = tmp_path / "args.yaml"
+    path.write_text(STRING_LR, encoding="utf-8")
+    code = targs.snippet(path)
+    call = next(n for n in ast.walk(ast.parse(code)) if isinstance(n, ast.Call))
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    assert kwargs["learning_rate"] == 2e-5 and isinstance(kwargs["learning_rate"], float)
+    assert "was the string '2e-5'" in code
+    path.write_text(STRING_LR + "num_train_epochs: three\n", encoding="utf-8")
+    with pytest.raises(UserError, match="num_train_epochs: 'three' is not a number"):
+        targs.snippet(path)
+
+
+def test_runconfig_reads_2e_5_as_a_float_and_train_gets_a_float(tmp_path):
+    from tuneproof.arguments import training_kwargs
+    from tuneproof.config import load_config
+
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        "data: {train: x.csv}\ntraining:\n  learning_rate: 2e-5\n  seed: 1\n", encoding="utf-8"
+    )
+    cfg = load_config(path)
+    assert cfg.training.learning_rate == 2e-5 and isinstance(cfg.training.learning_rate, float)
+    kwargs = training_kwargs(cfg, tmp_path / "out", main_metric="accuracy", greater_is_better=True)
+    assert isinstance(kwargs["learning_rate"], float)
+    rules = {f.rule for f in lint_file(path, context=NO_GPU).findings}
+    assert "string-not-number" not in rules and "invalid-config" not in rules
+
+
+# --- bf16 against what the machine supports (issue 13, item 12) -------------------------------
+
+
+def test_bf16_without_bf16_hardware_is_flagged_both_styles():
+    no_bf16 = LintContext(cuda_available=True, bf16_available=False)
+    hits = [
+        f
+        for f in lint_mapping(GOOD_ARGS | {"bf16": True}, context=no_bf16).findings
+        if f.rule == "bf16-unsupported"
+    ]
+    assert len(hits) == 1 and hits[0].key == "bf16" and "use_cpu" in hits[0].fix
+    runconfig = dict(SEED_STYLE)
+    runconfig["training"] = {"precision": "bf16", "seed": 1, "learning_rate": 3e-5}
+    keys = [
+        f.key
+        for f in lint_mapping(runconfig, context=no_bf16).findings
+        if f.rule == "bf16-unsupported"
+    ]
+    assert keys == ["training.precision"]
+
+
+def test_bf16_is_fine_where_supported_or_on_cpu_by_choice():
+    bf16_gpu = LintContext(cuda_available=True, bf16_available=True)
+    assert lint_mapping(GOOD_ARGS | {"bf16": True}, context=bf16_gpu).findings == ()
+    no_bf16 = LintContext(cuda_available=False, bf16_available=False)
+    on_cpu = lint_mapping(GOOD_ARGS | {"bf16": True, "use_cpu": True}, context=no_bf16)
+    assert "bf16-unsupported" not in {f.rule for f in on_cpu.findings}
+
+
+def test_default_bf16_capability_agrees_with_training_arguments(tmp_path):
+    """On whatever machine runs this: flagged exactly when TrainingArguments refuses bf16."""
+    flagged = any(
+        f.rule == "bf16-unsupported"
+        for f in lint_mapping(GOOD_ARGS | {"bf16": True}, context=LintContext()).findings
+    )
+    try:
+        TrainingArguments(output_dir=str(tmp_path), bf16=True)
+        refused = False
+    except ValueError:
+        refused = True
+    assert flagged == refused

@@ -212,5 +212,6 @@ def test_emitted_configs_pass_the_linter(model, rows, memory):
     from tuneproof.plan.args import LintContext, lint_mapping
 
     plan = make_plan(PlanInputs(model=model, train_rows=rows, gpu_memory_bytes=gib(memory)))
-    report = lint_mapping(run_config_dict(plan), context=LintContext(cuda_available=True))
+    gpu = LintContext(cuda_available=True, bf16_available=True)  # the plan emits bf16
+    report = lint_mapping(run_config_dict(plan), context=gpu)
     assert report.findings == ()

@@ -11,9 +11,11 @@ at once (``load_config`` stops at the first). ``snippet`` prints what ``tuneproo
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import re
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -280,6 +282,48 @@ def training_fields() -> dict[str, dataclasses.Field[Any]]:
     return {f.name: f for f in dataclasses.fields(TrainingArguments) if f.init}
 
 
+@functools.lru_cache(maxsize=1)
+def _field_hints() -> dict[str, Any]:
+    import typing
+
+    from transformers import TrainingArguments
+
+    return typing.get_type_hints(TrainingArguments)
+
+
+def number_type(name: str) -> type | None:
+    """``float``/``int`` when the TrainingArguments field takes only numbers (or None), else None.
+
+    Read from the installed dataclass's annotations (``learning_rate: float``,
+    ``eval_steps: float | None``); a field that also takes strings (``lr_scheduler_type``) is None.
+    """
+    hint = _field_hints().get(name)
+    if hint is None:
+        return None
+    args = [a for a in (typing.get_args(hint) or (hint,)) if a is not type(None)]
+    if not args or any(a not in (int, float) for a in args):
+        return None
+    return float if float in args else int
+
+
+def numeric_string(name: str, value: Any) -> tuple[type, float | int | None] | None:
+    """A string where field ``name`` needs a number: (the type, the number it reads as or None).
+
+    YAML 1.1 reads ``2e-5`` (no dot) as the string "2e-5"; ``TrainingArguments`` keeps it and the
+    optimizer fails when training starts.
+    """
+    kind = number_type(name)
+    if kind is None or not isinstance(value, str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return kind, None
+    if kind is int and number.is_integer():
+        return kind, int(number)
+    return kind, number if kind is float else None
+
+
 def _default(f: dataclasses.Field[Any]) -> str:
     if f.default is not dataclasses.MISSING:
         return repr(f.default)
@@ -369,9 +413,16 @@ class TrainingView:
 
 @dataclass(frozen=True)
 class LintContext:
+    """What the lint rules know about the run and the machine it would train on.
+
+    The capabilities default to this machine's (asked the way ``TrainingArguments`` asks);
+    pass them to lint for another machine, or in tests.
+    """
+
     train_rows: int | None = None
     gpus: int = 1
     cuda_available: bool | None = None  # None: ask torch when a rule needs it
+    bf16_available: bool | None = None  # a bf16-capable accelerator; None: ask transformers
 
     def has_cuda(self) -> bool:
         if self.cuda_available is not None:
@@ -379,6 +430,14 @@ class LintContext:
         import torch
 
         return bool(torch.cuda.is_available())
+
+    def has_bf16(self) -> bool:
+        """``TrainingArguments`` accepts ``bf16=True`` without ``use_cpu`` only on these."""
+        if self.bf16_available is not None:
+            return self.bf16_available
+        from transformers.utils import is_torch_bf16_gpu_available, is_torch_xla_available
+
+        return bool(is_torch_bf16_gpu_available() or is_torch_xla_available())
 
 
 def total_steps(v: TrainingView, ctx: LintContext) -> int | None:
@@ -663,6 +722,19 @@ def _precision(v: TrainingView, ctx: LintContext) -> list[Finding]:
                 "use bf16 or fp32 when training on CPU",
             )
         )
+    if v.bf16 and not v.use_cpu and not ctx.has_bf16():
+        key = v.key("bf16")
+        cpu = "" if v.style == "runconfig" else " (or use_cpu: true to train in bf16 on CPU)"
+        out.append(
+            Finding(
+                "bf16-unsupported",
+                "warning",
+                key,
+                "bf16 needs a GPU with bf16 support (Ampere or newer) and this machine has none: "
+                "TrainingArguments raises ValueError here",
+                f"use fp32 on this machine{cpu}, or fp16 on an older CUDA GPU",
+            )
+        )
     return out
 
 
@@ -846,6 +918,7 @@ _ARGS_NAMES = {
 _RUNCONFIG_NAMES = {
     "lr_scheduler_type": "lr_scheduler",
     "fp16": "precision",
+    "bf16": "precision",
     "use_cpu": "precision",
 }
 
@@ -882,6 +955,24 @@ def _training_args_view(
                 )
             )
             continue
+        text_number = numeric_string(key, value)
+        if text_number is not None:
+            kind, number = text_number
+            why = f" (YAML reads {value} without a dot as a string)" if number is not None else ""
+            findings.append(
+                Finding(
+                    "string-not-number",
+                    "error",
+                    key,
+                    f"{key} is the string {value!r}, not "
+                    f"{'an integer' if kind is int else 'a number'}{why}; TrainingArguments does "
+                    "not check it and training fails later (the optimizer rejects a string)",
+                    f"{key}: {_val(number)}" if number is not None else f"write {key} as a number",
+                )
+            )
+            if number is None:
+                continue
+            value = number  # lint the rest with the number it was meant to be
         help_text = " ".join(str(fields[key].metadata.get("help", "")).split())
         if help_text.lower().startswith("deprecated"):
             target = alias_target(help_text)
@@ -1156,11 +1247,25 @@ def snippet_for_runconfig(path: str | Path) -> str:
 
 
 def migrate_training_args(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    """Rename/drop what transformers 5 removed; returns (kwargs, comment per kwarg/dropped key)."""
+    """Rename/drop what transformers 5 removed; returns (kwargs, comment per kwarg/dropped key).
+
+    A number written as a string (``learning_rate: 2e-5`` in YAML) becomes the number; one
+    that is no number at all is an error, never emitted.
+    """
     fields = training_fields()
     kwargs: dict[str, Any] = {}
     comments: dict[str, str] = {}
     for key, value in _unwrap(raw).items():
+        text_number = numeric_string(key, value)
+        if text_number is not None:
+            kind, number = text_number
+            if number is None:
+                raise UserError(
+                    f"{key}: {value!r} is not {'an integer' if kind is int else 'a number'}; "
+                    "fix it (`tuneproof args lint` lists every problem)"
+                )
+            comments[key] = f"was the string {value!r} (YAML reads {value} without a dot as text)"
+            value = number
         if key in REMOVED_ARGS and key not in fields:
             new, how = REMOVED_ARGS[key]
             if new is None or new not in fields:
