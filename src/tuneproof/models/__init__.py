@@ -153,6 +153,14 @@ def cached_snapshot(name: str, revision: str | None = None) -> str | None:
         return None
 
 
+class HubModelUnavailable(UserError):
+    """A hub name that cannot be loaded now; ``reason`` alone, for callers with their own fix."""
+
+    def __init__(self, subject: str, reason: str, fix: str) -> None:
+        super().__init__(f"{subject}: {reason}{fix}")
+        self.reason = reason
+
+
 def _hub_model(name: str, revision: str | None, what: str, fix: str) -> str:
     """Ask the hub once, with a short timeout, before ``from_pretrained`` would retry.
 
@@ -169,9 +177,10 @@ def _hub_model(name: str, revision: str | None, what: str, fix: str) -> str:
         cached = cached_snapshot(name, revision)
         if cached is not None:
             return name  # transformers loads it from the cache itself
-        raise UserError(
-            f"{what} '{name}': not in the local Hugging Face cache and HF_HUB_OFFLINE is set"
-            f"{fix}, a local model folder, or unset HF_HUB_OFFLINE with internet"
+        raise HubModelUnavailable(
+            f"{what} '{name}'",
+            "not in the local Hugging Face cache and HF_HUB_OFFLINE is set",
+            f"{fix}, a local model folder, or unset HF_HUB_OFFLINE with internet",
         )
     try:
         model_info(name, revision=revision, timeout=constants.HF_HUB_ETAG_TIMEOUT)
@@ -183,17 +192,19 @@ def _hub_model(name: str, revision: str | None, what: str, fix: str) -> str:
             "fix model.revision"
         ) from None
     except RepositoryNotFoundError:
-        raise UserError(
-            f"{what} '{name}': no such model on the Hugging Face Hub (or it is private: log in "
-            f"with `hf auth login`){fix}, a local model folder, or fix the name"
+        raise HubModelUnavailable(
+            f"{what} '{name}'",
+            "no such model on the Hugging Face Hub (or it is private: `hf auth login`)",
+            f"{fix}, a local model folder, or fix the name",
         ) from None
     except Exception as err:  # httpx connect/read errors, timeouts, 5xx: the hub is not usable now
         cached = cached_snapshot(name, revision)
         if cached is not None:
             return cached  # unreachable now, downloaded before: load the cached copy
         first = str(err).strip().splitlines()[0][:120] if str(err).strip() else type(err).__name__
-        raise UserError(
-            f"{what} '{name}': cannot reach the Hugging Face Hub ({first}) and the model is not "
-            f"in the local cache{fix}, a local model folder, or connect to the internet"
+        raise HubModelUnavailable(
+            f"{what} '{name}'",
+            f"cannot reach the Hugging Face Hub ({first}) and it is not in the local cache",
+            f"{fix}, a local model folder, or connect to the internet",
         ) from None
     return name

@@ -27,7 +27,7 @@ from typing import Any
 from tuneproof.cache import cache_dir
 from tuneproof.errors import UserError, did_you_mean
 from tuneproof.io import atomic_dir
-from tuneproof.models import resolve_model
+from tuneproof.models import HubModelUnavailable, resolve_model
 from tuneproof.models.packages import package_dir
 from tuneproof.tokens.base import (
     HFTokenizer,
@@ -282,7 +282,11 @@ def load_tokenizer(spec: str) -> Tokenizer:
             ) from None
     if "/" not in spec and did_you_mean(spec, BUILTIN_TOKENIZERS):
         raise _unknown(spec)
-    return _load_transformers(spec, resolve_model(spec, what="tokenizer"))
+    try:
+        source = resolve_model(spec, what="tokenizer")  # fails fast when the hub is not usable
+    except HubModelUnavailable as err:
+        raise _unknown(spec, err.reason) from None
+    return _load_transformers(spec, source)
 
 
 def _first_line(err: BaseException) -> str:
