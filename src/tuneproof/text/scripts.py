@@ -21,6 +21,12 @@ INHERITED = "Inherited"
 #: Scripts written without spaces between words: fertility is measured per character there.
 UNSEGMENTED_SCRIPTS = frozenset({"Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar"})
 
+#: Scripts that one language writes together: Japanese mixes Han with Hiragana and Katakana,
+#: Korean sometimes Han with Hangul, Chinese Han with Bopomofo. Two of them in a text are one
+#: writing system, not a switch of language.
+CJK_SCRIPTS = frozenset({"Han", "Hiragana", "Katakana", "Hangul", "Bopomofo"})
+CJK = "CJK"
+
 # (first, last, script), sorted, non-overlapping. Blocks, not exact Scripts.txt ranges: the few
 # Common code points inside a block (e.g. the Arabic comma) count for the block's script, which
 # is what a reader of the text would say too.
@@ -138,6 +144,20 @@ def dominant_script(text: str) -> str:
     counts = scripts_in(text)
     real = [(n, -i, s) for i, (s, n) in enumerate(counts.items()) if s not in (COMMON, INHERITED)]
     return max(real)[2] if real else COMMON
+
+
+def writing_system(script: str) -> str:
+    """``"CJK"`` for the scripts of :data:`CJK_SCRIPTS`, else the script itself."""
+    return CJK if script in CJK_SCRIPTS else script
+
+
+def writing_systems_in(text: str) -> Counter[str]:
+    """Letters per writing system (:func:`writing_system`), ``Common``/``Inherited`` excluded."""
+    out: Counter[str] = Counter()
+    for script, n in scripts_in(text).items():
+        if script not in (COMMON, INHERITED):
+            out[writing_system(script)] += n
+    return out
 
 
 def is_unsegmented(text: str) -> bool:
