@@ -27,7 +27,8 @@ def test_every_flipped_label_is_found_with_the_true_label_suggested(gen: SimpleN
     assert len(flagged) <= len(truth) + 3  # few false alarms on learnable data
     scores = [f.score for f in issues]
     assert scores == sorted(scores, reverse=True)  # ranked, most likely wrong first
-    assert all((f.severity == "warning") == (f.score >= 0.8) for f in issues)
+    warn_at = CheckOptions().label_issue_warning
+    assert all((f.severity == "warning") == (f.score >= warn_at) for f in issues)
 
 
 def test_clean_learnable_labels_raise_no_warning(gen: SimpleNamespace) -> None:

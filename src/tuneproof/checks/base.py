@@ -82,7 +82,14 @@ class CheckOptions:
     label_folds: int = 5
     label_min_rows: int = 30
     label_max_classes: int = 100
-    label_issue_warning: float = 0.8  # score (1 - p(given label)) from which an issue warns
+    label_issue_warning: float = 0.65  # score (1 - p(given label)) from which an issue warns
+    # Frozen encoder whose mean-pooled embeddings feed a second out-of-fold model (averaged with
+    # TF-IDF); None: TF-IDF only. Used from label_encoder_min_rows up to label_encoder_max_rows
+    # labelled rows (the embedding pass costs ~20-35 s per 1k rows on 2 CPU cores).
+    label_disagree_accuracy: float = 0.9  # from this out-of-fold accuracy, disagreements flag
+    label_encoder: str | None = "minilm-l6"
+    label_encoder_min_rows: int = 500
+    label_encoder_max_rows: int = 10_000
     # class_imbalance
     imbalance_warning: float = 0.1  # minority / majority count below this: warning
     imbalance_info: float = 0.5
