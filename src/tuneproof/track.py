@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tuneproof.io import flatten
+
 
 def default_tracking_uri(uri: str | None = None) -> str:
     """Explicit URI > $MLFLOW_TRACKING_URI > ./mlflow.db (SQLite)."""
@@ -22,16 +24,6 @@ def default_tracking_uri(uri: str | None = None) -> str:
     if env:
         return env
     return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
-
-
-def flatten(obj: Any, prefix: str = "") -> dict[str, str]:
-    out: dict[str, str] = {}
-    if isinstance(obj, dict):
-        for k, v in obj.items():
-            out.update(flatten(v, f"{prefix}{k}."))
-    else:
-        out[prefix.rstrip(".")] = str(obj)[:500]
-    return out
 
 
 def log_run(
@@ -58,7 +50,7 @@ def log_run(
     rid = run.info.run_id
     from mlflow.entities import Metric, Param
 
-    flat = flatten(params)
+    flat = {k: str(v)[:500] for k, v in flatten(params).items()}  # MLflow params are strings
     param_list = [Param(k, v) for k, v in flat.items()]
     ts = int(mlflow.utils.time.get_current_time_millis())
     metric_list = [Metric(k, float(v), ts, 0) for k, v in metrics.items()]

@@ -16,6 +16,7 @@ from tuneproof.checks import CheckOptions, Finding, check_data
 from tuneproof.checks._minhash import (
     jaccard,
     lsh_candidates,
+    near_groups,
     signatures,
     word_shingles,
 )
@@ -180,3 +181,25 @@ def test_near_duplicates_in_a_language_without_spaces() -> None:
         options=CheckOptions(only=("near_duplicate",)),
     )  # fmt: skip
     assert [f.rows for f in report.findings] == [("a", "b")]
+
+
+def test_near_groups_are_the_connected_components_of_the_pairs() -> None:
+    """Chains, a star, a duplicate pair and isolated nodes: the same partition as networkx."""
+    import networkx as nx
+
+    rng = np.random.default_rng(4)
+    n = 400
+    pairs = [(i, i + 1) for i in range(0, 30)]  # one chain of 31 nodes
+    pairs += [(50, j) for j in range(51, 70)] + [(51, 50), (51, 50)]  # a star, repeated pair
+    pairs += [tuple(rng.choice(np.arange(100, n), size=2, replace=False)) for _ in range(120)]
+    arr = np.array(pairs, dtype=np.int64)
+
+    labels = near_groups(n, arr)
+
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(pairs)
+    ours = {frozenset(np.flatnonzero(labels == g).tolist()) for g in np.unique(labels)}
+    theirs = {frozenset(c) for c in nx.connected_components(graph)}
+    assert ours == theirs
+    assert frozenset(range(31)) in ours and frozenset(range(50, 70)) in ours

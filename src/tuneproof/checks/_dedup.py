@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tuneproof.checks._minhash import NearPairs, UnionFind, near_pairs
+from tuneproof.checks._minhash import NearPairs, near_groups, near_pairs
 from tuneproof.text.scripts import is_unsegmented
 
 if TYPE_CHECKING:
@@ -66,14 +66,11 @@ class DuplicateIndex:
             return group, best
         nodes, local = np.unique(p, return_inverse=True)
         local = local.reshape(-1, 2)
-        uf = UnionFind(len(nodes))
-        for a, b in local.tolist():
-            uf.union(a, b)
-        roots = np.array([uf.find(i) for i in range(len(nodes))], dtype=np.int64)
-        group[nodes] = roots
-        for (a, _), s in zip(local.tolist(), sim.tolist(), strict=True):
-            r = int(roots[a])
-            best[r] = max(best.get(r, 0.0), s)
+        labels = near_groups(len(nodes), local)
+        group[nodes] = labels
+        top = np.zeros(int(labels.max()) + 1)
+        np.maximum.at(top, labels[local[:, 0]], sim)
+        best = dict(enumerate(top.tolist()))
         return group, best
 
 

@@ -341,28 +341,15 @@ def _gather(sh: Shingles, which: np.ndarray, tag: np.ndarray) -> tuple[np.ndarra
     return sh.values[pos].astype(np.int64), tag[owner]
 
 
-class UnionFind:
-    """Disjoint sets over 0..n-1 (path halving, union by size): groups from similar pairs."""
+def near_groups(n: int, pairs: np.ndarray) -> np.ndarray:
+    """Group label (0..k-1) of each of ``n`` texts, joining every pair transitively: the
+    connected components of the pair graph (scipy's, linear in nodes + pairs)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
 
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-        self.size = [1] * n
-
-    def find(self, x: int) -> int:
-        parent = self.parent
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra == rb:
-            return
-        if self.size[ra] < self.size[rb]:
-            ra, rb = rb, ra
-        self.parent[rb] = ra
-        self.size[ra] += self.size[rb]
+    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), (n, n))
+    _, labels = connected_components(graph, directed=False)
+    return labels.astype(np.int64)
 
 
 @dataclass(frozen=True)

@@ -259,18 +259,9 @@ def compare_rows(
     return out
 
 
-def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(d, dict):
-        out: dict[str, Any] = {}
-        for k, v in d.items():
-            out.update(_flatten(v, f"{prefix}{k}."))
-        return out
-    return {prefix.rstrip("."): d}
-
-
 def config_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[ConfigChange]:
     """Changed keys (dotted) between two configs; keys missing on one side show as None."""
-    fa, fb = _flatten(dict(a)), _flatten(dict(b))
+    fa, fb = io.flatten(a), io.flatten(b)
     return [
         ConfigChange(k, fa.get(k), fb.get(k))
         for k in sorted(set(fa) | set(fb))

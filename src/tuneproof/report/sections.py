@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tuneproof.report.baseline import BaselineComparison, flatten
+from tuneproof.io import flatten
+from tuneproof.report.baseline import BaselineComparison
 from tuneproof.report.bundle import RunEvidence, curve, slice_keys
 from tuneproof.rundir import DataRef, MetricBlock, MetricValue, PredictionRow
 
@@ -71,7 +72,7 @@ def config_rows(ev: RunEvidence) -> tuple[tuple[str, str], ...]:
     """The resolved config as (dotted key, value) rows."""
     if ev.config is None:
         return ()
-    return tuple((k, show(v)) for k, v in flatten(ev.config.to_dict()).items())
+    return tuple((k, show(v)) for k, v in flatten(ev.config.to_dict(), keep_empty=True).items())
 
 
 def show(v: Any, limit: int = 300) -> str:

@@ -53,12 +53,6 @@ def label_set(train_labels: list[str], configured: list[str] | None) -> list[str
     return sorted(set(train_labels))
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 def classification_metrics(gold: np.ndarray, pred: np.ndarray, n_labels: int) -> dict[str, float]:
     from sklearn.metrics import accuracy_score, f1_score
 
@@ -193,9 +187,11 @@ class SequenceClassification:
     def prediction_rows(
         self, prepared: Prepared, split: str, predictions: Any
     ) -> list[dict[str, Any]]:
+        from scipy.special import softmax
+
         names = prepared.label_names or []
         logits = predictions[0] if isinstance(predictions, tuple) else predictions
-        probs = softmax(np.asarray(logits, dtype=np.float64))
+        probs = softmax(np.asarray(logits, dtype=np.float64), axis=-1)
         rows = []
         pairs = prepared.extra["pairs"][split]
         for i, (rid, text, gold) in enumerate(

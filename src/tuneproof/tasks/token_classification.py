@@ -25,7 +25,7 @@ from tuneproof.tasks.base import (
     source_name,
     trainer_predict_rows,
 )
-from tuneproof.tasks.classification import row_ids, softmax
+from tuneproof.tasks.classification import row_ids
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -261,6 +261,8 @@ class TokenClassification:
     def prediction_rows(
         self, prepared: Prepared, split: str, predictions: Any
     ) -> list[dict[str, Any]]:
+        from scipy.special import softmax
+
         names = prepared.label_names or []
         logits = predictions[0] if isinstance(predictions, tuple) else predictions
         logits = np.asarray(logits, dtype=np.float64)
@@ -276,7 +278,7 @@ class TokenClassification:
             )
         ):
             kept = [p for p in pos if p >= 0]
-            probs = softmax(logits[i, kept]) if kept else np.zeros((0, len(names)))
+            probs = softmax(logits[i, kept], axis=-1) if kept else np.zeros((0, len(names)))
             best = probs.argmax(-1) if kept else np.zeros(0, dtype=int)
             it = iter(range(len(kept)))
             pred: list[str | None] = []
