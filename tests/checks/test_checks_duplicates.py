@@ -124,6 +124,15 @@ def test_signatures_equal_datasketch_minhash() -> None:
         assert np.array_equal(m.hashvalues, sig[i])
 
 
+def test_16_bit_signatures_are_the_low_bits_of_the_32_bit_ones() -> None:
+    texts = ["the cat sat on the mat", "", "café straße café", "x y z w"] * 3
+    sh = word_shingles(texts)
+    full = signatures(sh, num_perm=40, seed=3, block=5)
+    low = signatures(sh, num_perm=40, seed=3, block=5, bits=16)
+    assert low.dtype == np.uint16
+    assert np.array_equal(low, (full & 0xFFFF).astype(np.uint16))
+
+
 def test_lsh_candidates_equal_datasketch_minhashlsh(gen: SimpleNamespace) -> None:
     rng = random.Random(3)
     base = [gen.sentence(rng, "neg") for _ in range(80)]
