@@ -39,6 +39,7 @@ after building the corpus, before the timed work.
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing as mp
 import re
 import resource
@@ -394,7 +395,7 @@ def _ours_part(rows: int, seed: int, text: str, queue: mp.Queue) -> None:
 def shingle_sets(text: str) -> tuple[list[str], set[str]]:
     """(words, word unigrams + bigrams): the shingles _minhash hashes, as strings."""
     words = WORD.findall(text)
-    return words, set(words) | {f"{a} {b}" for a, b in zip(words, words[1:], strict=False)}
+    return words, set(words) | {f"{a} {b}" for a, b in itertools.pairwise(words)}
 
 
 def _datasketch_part(rows: int, seed: int, text: str, queue: mp.Queue) -> None:

@@ -189,10 +189,12 @@ def signatures(
     Li & König 2010): half the memory (2.4 instead of 4.8 GB at 10M texts × 120), while two
     different minima still agree by chance with p = 2⁻¹⁶ only.
     """
+    if bits not in (16, 32):
+        raise ValueError(f"bits must be 16 or 32, not {bits}")
     a, b = permutations(num_perm, seed)
     n = len(shingles)
-    dtype = {32: _U32, 16: np.uint16}[bits]
-    sig = np.full((n, num_perm), np.iinfo(dtype).max, dtype=dtype)
+    dtype = np.dtype(np.uint16 if bits == 16 else np.uint32)
+    sig = np.full((n, num_perm), (1 << bits) - 1, dtype=dtype)
     indptr = shingles.indptr
     nonempty = np.flatnonzero(np.diff(indptr) > 0)
     if len(nonempty) == 0:
