@@ -1,7 +1,10 @@
 """Near-duplicate search at a million rows: word shingles → MinHash → LSH bands → exact Jaccard.
 
 Everything runs in numpy batches, because per-text Python calls (``MinHash.update`` per shingle,
-``MinHashLSH.insert`` per row) cost tens of microseconds each and would dominate at 10⁶ rows.
+``MinHashLSH.insert`` per row) cost tens of microseconds each and would dominate at 10⁶ rows:
+datasketch's own pipeline (``MinHash.bulk`` + an insertion session + ``query``) measured 15× the
+CPU time of this module at equal recall on 200k rows (``benchmarks/check_throughput.py
+--compare-rows``, docs/checks.md), so this is kept rather than replaced by datasketch.
 The maths is datasketch's: signatures use its ``affine32`` permutation scheme (MurmurHash3
 finaliser, then ``a·h + b mod 2³²`` per permutation, with datasketch's own ``a, b``), so a row's
 signature equals ``datasketch.MinHash(num_perm, seed, hashfunc=<ours>).hashvalues``; bands and
