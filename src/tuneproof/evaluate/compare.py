@@ -38,6 +38,7 @@ from tuneproof.evaluate.metrics import (
     slice_positions,
     small_n,
 )
+from tuneproof.io import flatten
 
 Verdict = Literal["improved", "regressed", "no evidence"]
 
@@ -261,7 +262,7 @@ def compare_rows(
 
 def config_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[ConfigChange]:
     """Changed keys (dotted) between two configs; keys missing on one side show as None."""
-    fa, fb = io.flatten(a), io.flatten(b)
+    fa, fb = flatten(a), flatten(b)
     return [
         ConfigChange(k, fa.get(k), fb.get(k))
         for k in sorted(set(fa) | set(fb))
