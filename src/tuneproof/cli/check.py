@@ -133,8 +133,8 @@ class _Inputs:
 
 
 def _from_config(config: Path, tokenizer: str | None, max_length: int | None) -> _Inputs:
-    from tuneproof.config import load_config
     from tuneproof.data.load import load_splits
+    from tuneproof.tasks import load_config
 
     cfg = load_config(config)
     loaded = load_splits(cfg.data)

@@ -26,7 +26,7 @@ def init(
 
     Example: `tuneproof init -o my-run.yaml && tuneproof train my-run.yaml`
     """
-    from tuneproof.train.templates import starter_config
+    from tuneproof.tasks.templates import starter_config
 
     text = starter_config(task)
     if output.exists() and not force:
@@ -58,7 +58,7 @@ def train(
     commit, command), checks.json, metrics.json, predictions.jsonl and model/.
     Example: `tuneproof train examples/polarity-lora.yaml -o runs/lora`
     """
-    from tuneproof.config import load_config
+    from tuneproof.tasks import load_config
     from tuneproof.train import run
 
     cfg = load_config(config)

@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from tuneproof.config import RunConfig
     from tuneproof.tasks import TaskAdapter
 
-#: Tasks whose model head has a label set that evaluation data must use.
-LABELLED_TASKS = frozenset({"sequence-classification", "token-classification"})
 ROW_ID = "__tuneproof_row__"  # row ids when the data has no id column: the 0-based row index
 SPLIT = "test"
 
@@ -81,7 +79,9 @@ def read_run_config(run_dir: Path) -> RunConfig:
             f"{run_dir}: no config.yaml, so not a tuneproof run directory; "
             "train one first: tuneproof train CONFIG -o RUN"
         )
-    return rundir.read_config(run_dir)
+    from tuneproof.tasks import check_task
+
+    return check_task(rundir.read_config(run_dir), str(run_dir / rundir.CONFIG))
 
 
 def load_run(
@@ -121,7 +121,7 @@ def load_run(
         raise UserError(f"{model_dir}: cannot load the model ({_first_line(err)})") from None
     model.eval()
     labels = None
-    if config.task in LABELLED_TASKS:
+    if task.label_set:  # the head's labels: evaluation data must use them
         id2label: dict[Any, str] = dict(model.config.id2label or {})
         labels = [str(id2label[i]) for i in range(len(id2label))]
     return LoadedRun(run_dir, config, task, model, tokenizer, labels)

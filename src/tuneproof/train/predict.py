@@ -23,8 +23,7 @@ def load_run_model(run_dir: str | Path) -> LoadedRun:
     ``load_trained``, as ``tuneproof eval`` loads it) with its tokenizer."""
     from transformers import AutoTokenizer
 
-    from tuneproof.config import load_config
-    from tuneproof.tasks import get_task
+    from tuneproof.tasks import get_task, load_config
 
     run_dir = Path(run_dir)
     model_dir = run_dir / "model"
