@@ -154,6 +154,12 @@ def predict(
         probs = "  ".join(f"{k} {v:.3f}" for k, v in row["probabilities"].items())
         table.add_row(row["label"], f"{row['score']:.3f}", probs, row["text"][:80])
     console.print(table)
+    cut = sum(row["truncated"] for row in rows)
+    if cut:
+        console.print(
+            f"{cut} text(s) are longer than max_length {loaded.max_length} tokens: the model saw "
+            "only their beginning"
+        )
 
 
 def demo(

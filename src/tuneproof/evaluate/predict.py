@@ -12,7 +12,7 @@ import math
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tuneproof.config import RunConfig
-    from tuneproof.tasks import TaskAdapter
+    from tuneproof.tasks import TaskAdapter, TokenCount
 
 ROW_ID = "__tuneproof_row__"  # row ids when the data has no id column: the 0-based row index
 SPLIT = "test"
@@ -48,11 +48,13 @@ class LoadedRun:
 
 @dataclass(frozen=True)
 class Predicted:
-    """Prediction rows of one table in table order, and each row's position in the table."""
+    """Prediction rows of one table in table order, each row's position in the table and its
+    token count as the task adapter tokenised it (``Prepared.tokens``)."""
 
     rows: list[dict[str, Any]]
     positions: list[int | None]
     main_metric: str | None = None  # ``Prepared.main_metric`` when the data decides it
+    tokens: list[TokenCount] = field(default_factory=list)  # aligned with ``rows``
 
 
 @dataclass(frozen=True)
@@ -292,5 +294,15 @@ def predict_frame(
     ids = [str(v) for v in df[config.data.id_column].tolist()]
     where = {rid: i for i, rid in enumerate(ids)}
     positions = [where.get(str(r.get("id"))) for r in rows]
-    paired = sorted(zip(positions, rows, strict=True), key=lambda pr: (pr[0] is None, pr[0] or 0))
-    return Predicted([r for _, r in paired], [p for p, _ in paired], prepared.main_metric)
+    # Each row's token count, matched by id (rows come back in the prepared order, one per id).
+    by_id = dict(zip(prepared.ids[SPLIT], prepared.tokens[SPLIT], strict=True))
+    counts = [by_id[str(r["id"])] for r in rows]
+    paired = sorted(
+        zip(positions, rows, counts, strict=True), key=lambda pr: (pr[0] is None, pr[0] or 0)
+    )
+    return Predicted(
+        [r for _, r, _ in paired],
+        [p for p, _, _ in paired],
+        prepared.main_metric,
+        tokens=[c for _, _, c in paired],
+    )

@@ -1198,16 +1198,11 @@ def snippet_for_runconfig(path: str | Path) -> str:
     import transformers
 
     from tuneproof.arguments import training_kwargs
-    from tuneproof.tasks import PEFT_TASK_TYPES, load_config
+    from tuneproof.tasks import get_task, load_config
 
-    cfg = load_config(path)
-    try:
-        from tuneproof.tasks import get_task
-
-        task = get_task(cfg.task)
-        metric, greater = task.main_metric, task.greater_is_better
-    except UserError:
-        metric, greater = "loss", False
+    cfg = load_config(path)  # the task is checked against the registry
+    task = get_task(cfg.task)
+    metric, greater = task.main_metric, task.greater_is_better
     out_dir = Path("runs") / (cfg.name or Path(path).stem) / "checkpoints"
     kwargs = training_kwargs(cfg, out_dir, main_metric=metric, greater_is_better=greater)
     parts = [
@@ -1229,7 +1224,7 @@ def snippet_for_runconfig(path: str | Path) -> str:
             "lora_dropout": lc.dropout,
             "target_modules": targets,
             "bias": lc.bias,
-            "task_type": PEFT_TASK_TYPES.get(cfg.task),
+            "task_type": task.peft_task_type,
         }
         parts += [
             "",

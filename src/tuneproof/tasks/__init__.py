@@ -35,9 +35,6 @@ TASKS: dict[str, TaskAdapter] = {
     )
 }
 
-# PEFT task types, read off the adapters (one place: each adapter declares its own).
-PEFT_TASK_TYPES: dict[str, str] = {name: t.peft_task_type for name, t in TASKS.items()}
-
 
 def unknown_task(name: str) -> str:
     """What is wrong with a task name that no adapter has, and the fix."""
@@ -68,7 +65,6 @@ def load_config(path: str | Path) -> RunConfig:
 
 
 __all__ = [
-    "PEFT_TASK_TYPES",
     "TASKS",
     "Prepared",
     "TaskAdapter",

@@ -283,7 +283,8 @@ def encoding_counts(
     seconds: list[str] | None,
     truncated: Any,
 ) -> list[TokenCount]:
-    """Each row's :class:`TokenCount` for an encoding made with ``truncation=True``.
+    """Each row's :class:`TokenCount` for an encoding made with ``truncation=True`` (padded
+    or not).
 
     The texts are encoded again untruncated; with a fast tokenizer the sequence ids of both
     encodings say which text lost tokens. A slow tokenizer has no sequence ids: the first text
@@ -295,9 +296,11 @@ def encoding_counts(
     if not fast:
         specials = tokenizer.num_special_tokens_to_add(pair=seconds is not None)
         alone = tokenizer(firsts, add_special_tokens=False, verbose=False)["input_ids"]
+    mask = truncated.get("attention_mask")  # padded batches: count the real tokens only
     out = []
     for i, ids in enumerate(full["input_ids"]):
-        total, kept = len(ids), len(truncated["input_ids"][i])
+        total = len(ids)
+        kept = int(sum(mask[i])) if mask is not None else len(truncated["input_ids"][i])
         if fast:
             a, b = _per_sequence(full.sequence_ids(i))
             ka, kb = _per_sequence(truncated.sequence_ids(i))
