@@ -69,7 +69,9 @@ def test_eval_tags_and_the_check_counts_the_rows_the_adapter_truncates(
     assert tagged == expected == listed and counted == len(expected)
     by_id = {r["id"]: r for r in result.rows}
     for rid, c in zip(prepared.ids["test"], prepared.tokens["test"], strict=True):
-        assert by_id[rid]["tokens"]["n"] == c.total == len(tok(by_id[rid]["text"])["input_ids"])
+        assert (
+            by_id[rid]["token_stats"]["n"] == c.total == len(tok(by_id[rid]["text"])["input_ids"])
+        )
 
 
 @pytest.fixture
