@@ -64,7 +64,7 @@ def test_demo_config_is_the_shipped_example(strategy: str) -> None:
 
 
 def test_init_template_is_a_valid_config(tmp_path: Path) -> None:
-    from tuneproof.train.templates import starter_config
+    from tuneproof.tasks.templates import starter_config
 
     cfg = parse_config(yaml.safe_load(starter_config("sequence-classification")))
     assert cfg.data.builtin == "polarity-en" and cfg.model.name == "minilm-l6"
@@ -87,7 +87,7 @@ def test_every_task_has_a_starter_whose_data_the_task_accepts(task: str, builtin
     from tuneproof.data.load import load_splits
     from tuneproof.models import resolve_model
     from tuneproof.tasks import get_task
-    from tuneproof.train.templates import starter_config
+    from tuneproof.tasks.templates import starter_config
 
     cfg = parse_config(yaml.safe_load(starter_config(task)))
     assert cfg.task == task and cfg.data.builtin == builtin

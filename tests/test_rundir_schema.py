@@ -86,3 +86,23 @@ def test_newer_config_yaml_is_refused(tmp_path: Path) -> None:
 def test_every_producer_names_a_schema_file() -> None:
     files = {m.FILE for m in (rundir.Metrics, rundir.Manifest, rundir.Checks, rundir.Stress)}
     assert files <= set(rundir.PRODUCERS)
+
+
+def test_optional_fields_have_defaults_so_written_files_read_back() -> None:
+    """``write`` leaves None fields out, so a field that may be None must have a default."""
+    import inspect
+
+    from pydantic import BaseModel
+
+    models = [
+        m
+        for _, m in inspect.getmembers(rundir, inspect.isclass)
+        if issubclass(m, BaseModel) and m.__module__ == rundir.__name__
+    ]
+    missing = [
+        f"{m.__name__}.{name}"
+        for m in models
+        for name, field in m.model_fields.items()
+        if field.is_required() and not field.annotation_is_required()  # type: ignore[attr-defined]
+    ]
+    assert not missing, missing

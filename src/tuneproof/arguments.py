@@ -1,10 +1,15 @@
-"""RunConfig.training → ``TrainingArguments`` keyword arguments (a pure mapping, easy to print).
+"""RunConfig.training → ``TrainingArguments`` keyword arguments (a pure mapping, easy to print),
+and the learning rates that suit each strategy.
 
-Kept pure so `tuneproof args snippet` can show the exact Python the run uses.
+Kept pure so `tuneproof args snippet` can show the exact Python the run uses, and `tuneproof args
+lint` lints exactly what the run would pass (``validate=False``: it reports those problems itself,
+all at once). The learning-rate table is read by the linter, `args explain`, `plan --emit-config`
+and the starter configs.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +17,80 @@ from tuneproof.config import RunConfig
 from tuneproof.errors import UserError
 
 
+def _rate(x: float) -> str:
+    return f"{x:.0e}".replace("e-0", "e-").replace("e+0", "e")
+
+
+@dataclass(frozen=True)
+class LearningRates:
+    """Learning rates that work for fine-tuning a pretrained transformer with one family of
+    strategies: below ``low`` the model hardly changes, above ``high`` pretrained features are
+    overwritten (or, for adapters, training diverges); ``typical`` is where to look first, and
+    ``start`` the rate to begin with under 200 M, under 1 B and above 1 B parameters."""
+
+    low: float
+    high: float
+    typical: tuple[float, float]
+    start: tuple[float, float, float]
+    why_low: str
+
+    @property
+    def typical_text(self) -> str:
+        return f"{_rate(self.typical[0])} .. {_rate(self.typical[1])}"
+
+    @property
+    def start_text(self) -> str:
+        a, b, c = (_rate(x) for x in self.start)
+        return f"start at {a} under 200 M parameters, {b} under 1 B, {c} above"
+
+    def start_for(self, total_params: int) -> float:
+        return (
+            self.start[0]
+            if total_params < 200e6
+            else self.start[1]
+            if total_params < 1e9
+            else self.start[2]
+        )
+
+
+_FULL = LearningRates(1e-6, 1e-4, (2e-5, 5e-5), (5e-5, 2e-5, 1e-5), "the model will hardly change")
+_ADAPTER = LearningRates(
+    5e-5, 5e-3, (1e-4, 1e-3), (1e-3, 5e-4, 2e-4), "LoRA's B matrix starts at zero and barely moves"
+)
+#: ``strategy.kind`` -> its learning rates (adapters start at zero and need ~10x more).
+LR_GUIDANCE: dict[str, LearningRates] = {
+    "full": _FULL,
+    "freeze": _FULL,
+    "progressive": _FULL,
+    "lora": _ADAPTER,
+    "qlora": _ADAPTER,
+}
+
+
 def training_kwargs(
-    config: RunConfig, output_dir: str | Path, *, main_metric: str, greater_is_better: bool
+    config: RunConfig,
+    output_dir: str | Path,
+    *,
+    main_metric: str,
+    greater_is_better: bool,
+    validate: bool = True,
 ) -> dict[str, Any]:
+    """The ``TrainingArguments`` keyword arguments of a run. ``validate=False`` skips the two
+    checks that raise (save_steps a multiple of eval_steps, fp16 on a CUDA GPU): the linter
+    reports them as findings beside the rest."""
     t = config.training
     evaluates = t.eval_strategy != "no"
     save = t.save_strategy
     # Keeping the best checkpoint needs saves aligned with evaluations.
     load_best = evaluates and save in (t.eval_strategy, "best")
-    if load_best and save == "steps" and t.eval_strategy == "steps":
+    if validate and load_best and save == "steps" and t.eval_strategy == "steps":
         assert t.save_steps is not None and t.eval_steps is not None
         if t.save_steps % t.eval_steps != 0:
             raise UserError(
                 f"training.save_steps ({t.save_steps}) must be a multiple of eval_steps "
                 f"({t.eval_steps}) to keep the best checkpoint"
             )
-    if t.precision == "fp16":
+    if validate and t.precision == "fp16":
         import torch
 
         if not torch.cuda.is_available():

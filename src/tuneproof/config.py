@@ -3,11 +3,16 @@
 Unknown keys are errors (a typo must not silently fall back to a default), and every error names
 the key, the bad value and the fix. Names that transformers 5 removed from ``TrainingArguments``
 (``evaluation_strategy``, ``warmup_ratio``, ...) get a message that says what replaced them.
+
+The task name is a plain string here: the task registry (``tuneproof.tasks``) sits above this
+module, so ``tuneproof.tasks.load_config`` / ``parse_config`` check it against the registered
+adapters (with the file named in the error); every command loads configs through those.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -16,32 +21,88 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tuneproof.errors import UserError, did_you_mean
 
-Task = Literal[
-    "sequence-classification",
-    "token-classification",
-    "extractive-qa",
-    "summarization",
-    "similarity",
-]
-TASKS: tuple[str, ...] = Task.__args__  # type: ignore[attr-defined]
 
-# Old TrainingArguments names users copy from tutorials -> what to write instead.
-RENAMED_KEYS: dict[str, str] = {
-    "evaluation_strategy": "eval_strategy (renamed in transformers 5)",
-    "warmup_ratio": "warmup (a float < 1 is a ratio of the total steps)",
-    "warmup_steps": "warmup (an int is a number of steps, a float < 1 a ratio)",
-    "num_train_epochs": "epochs",
-    "per_device_train_batch_size": "batch_size",
-    "per_device_eval_batch_size": "eval_batch_size",
-    "lr_scheduler_type": "lr_scheduler",
-    "group_by_length": "group_by_length is train_sampling_strategy in transformers 5; "
-    "tuneproof does not expose it yet",
-    "overwrite_output_dir": "the --overwrite flag of `tuneproof train`",
-    "logging_dir": "nothing: logs are written to the run directory",
-    "no_cuda": "nothing: tuneproof uses the GPU when there is one (set CUDA_VISIBLE_DEVICES='')",
-    "fp16": "precision: fp16",
-    "bf16": "precision: bf16",
+@dataclass(frozen=True)
+class OldArgument:
+    """A TrainingArguments name tutorials use: what transformers 5 made of it and what a tuneproof
+    config writes instead. The one table behind both the config's error messages and the
+    TrainingArguments linter (``tuneproof.plan.args``)."""
+
+    transformers: (
+        str | None
+    )  # its TrainingArguments (or Trainer) name in transformers 5; None: gone
+    removed: str | None  # how transformers 5 changed it; None: still a field
+    tuneproof: str | None  # the RunConfig training key that says it; None: none
+    use: str | None  # in a RunConfig: what to write instead ("use ..."); None: not a tuneproof key
+
+
+OLD_ARGUMENTS: dict[str, OldArgument] = {
+    "evaluation_strategy": OldArgument(
+        "eval_strategy",
+        "renamed to eval_strategy in transformers 5",
+        "eval_strategy",
+        "eval_strategy (renamed in transformers 5)",
+    ),
+    "warmup_ratio": OldArgument(
+        "warmup_steps",
+        "removed in transformers 5: warmup_steps takes a float < 1 as a ratio of all steps",
+        "warmup",
+        "warmup (a float < 1 is a ratio of the total steps)",
+    ),
+    "warmup_steps": OldArgument(
+        "warmup_steps",
+        None,
+        "warmup",
+        "warmup (an int is a number of steps, a float < 1 a ratio)",
+    ),
+    "num_train_epochs": OldArgument("num_train_epochs", None, "epochs", "epochs"),
+    "per_device_train_batch_size": OldArgument(
+        "per_device_train_batch_size", None, "batch_size", "batch_size"
+    ),
+    "per_device_eval_batch_size": OldArgument(
+        "per_device_eval_batch_size", None, "eval_batch_size", "eval_batch_size"
+    ),
+    "lr_scheduler_type": OldArgument("lr_scheduler_type", None, "lr_scheduler", "lr_scheduler"),
+    "group_by_length": OldArgument(
+        "train_sampling_strategy",
+        'removed in transformers 5: use train_sampling_strategy="group_by_length"',
+        None,
+        "group_by_length is train_sampling_strategy in transformers 5; "
+        "tuneproof does not expose it yet",
+    ),
+    "overwrite_output_dir": OldArgument(
+        None,
+        "removed in transformers 5: delete it",
+        None,
+        "the --overwrite flag of `tuneproof train`",
+    ),
+    "logging_dir": OldArgument(
+        None,
+        "removed in transformers 5: delete it (set the tracker's own directory, e.g. "
+        "TENSORBOARD_LOGGING_DIR, if you need one)",
+        None,
+        "nothing: logs are written to the run directory",
+    ),
+    "no_cuda": OldArgument(
+        "use_cpu",
+        "renamed to use_cpu in transformers 5",
+        None,
+        "nothing: tuneproof uses the GPU when there is one (set CUDA_VISIBLE_DEVICES='')",
+    ),
+    "fp16": OldArgument("fp16", None, "precision", "precision: fp16"),
+    "bf16": OldArgument("bf16", None, "precision", "precision: bf16"),
+    "tokenizer": OldArgument(
+        "processing_class",
+        "Trainer(tokenizer=...) is Trainer(processing_class=...) in transformers 5",
+        None,
+        None,
+    ),
+    "per_gpu_train_batch_size": OldArgument("per_device_train_batch_size", "renamed", None, None),
+    "per_gpu_eval_batch_size": OldArgument("per_device_eval_batch_size", "renamed", None, None),
 }
+
+#: Old name in a RunConfig's ``training:`` -> what to write instead (the config's error message).
+RENAMED_KEYS: dict[str, str] = {k: o.use for k, o in OLD_ARGUMENTS.items() if o.use is not None}
 
 
 class _Section(BaseModel):
@@ -236,7 +297,10 @@ class RunConfig(_Section):
 
     version: int = Field(1, ge=1, le=1, description="config schema version (1)")
     name: str | None = Field(None, description="run name; default: the config file's stem")
-    task: Task = "sequence-classification"
+    task: str = Field(
+        "sequence-classification",
+        description="one of tuneproof.tasks.TASKS (checked by tuneproof.tasks.load_config)",
+    )
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
     strategy: StrategyConfig = Field(default_factory=StrategyConfig)

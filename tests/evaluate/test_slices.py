@@ -81,7 +81,7 @@ def test_tag_rows_uses_given_languages_tokens_and_columns():
     tags = tag_rows(
         ["the film was not good", "un film superbe"],
         n_tokens=[7, 40],
-        max_length=32,
+        truncated=[False, True],
         languages=["en", None],  # None: detected
         columns={"domain": ["films", None]},
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ from tuneproof.errors import UserError, did_you_mean
 if TYPE_CHECKING:
     from tuneproof.config import RunConfig
     from tuneproof.data.load import LoadedData
+    from tuneproof.tasks.base import TokenCount
 
 SAMPLE_FINDINGS = 50  # findings whose row texts are kept for checks.md
 SAMPLE_ROWS = 5  # rows (and related rows) per such finding
@@ -78,11 +79,14 @@ def check_data(
     tokenizer: Any = None,
     max_length: int | None = None,
     options: CheckOptions | None = None,
+    token_counts: Mapping[str, Sequence[TokenCount]] | None = None,
 ) -> CheckReport:
     """Run the checks on ``splits`` (name → DataFrame, e.g. ``LoadedData.splits``).
 
     ``label_column=None`` skips the label checks. ``tokenizer`` (a transformers tokenizer,
-    tiktoken encoding, or anything with ``.encode``) and ``max_length`` give the truncation share.
+    tiktoken encoding, or anything with ``.encode``) and ``max_length`` give the truncation share;
+    ``token_counts`` (``Prepared.tokens`` of the task adapter, one per row) replace that
+    tokenisation with the adapter's own counts, so the check counts what training truncates.
     ``sources`` supplies file hashes for the ``dataset`` section; without it the hash is over
     the text and label values. Pure: reads the frames, writes and prints nothing.
     """
@@ -100,6 +104,7 @@ def check_data(
         tokenizer=tokenizer,
         max_length=max_length,
         options=options,
+        token_counts=token_counts,
     )
     findings: list[Finding] = []
     seconds: dict[str, float] = {}
@@ -162,13 +167,19 @@ def _samples(ctx: CheckContext, findings: list[Finding]) -> dict[tuple[str, str]
 
 
 def check_run_data(
-    config: RunConfig, loaded: LoadedData, *, tokenizer: Any, output_dir: str | Path
+    config: RunConfig,
+    loaded: LoadedData,
+    *,
+    tokenizer: Any,
+    output_dir: str | Path,
+    token_counts: Mapping[str, Sequence[TokenCount]] | None = None,
 ) -> dict[str, Any]:
     """The checks `tuneproof train` runs first: write checks.json + checks.md into the run
     directory and return the checks.json document.
 
     Label checks run for sequence classification only (other tasks' labels are tags, spans or
-    scores, not classes).
+    scores, not classes). ``token_counts`` are the task adapter's (``Prepared.tokens``): the
+    truncation finding then counts exactly the rows training truncates.
     """
     data = config.data
     label = data.label_column if config.task == "sequence-classification" else None
@@ -186,6 +197,7 @@ def check_run_data(
         tokenizer=tokenizer,
         max_length=data.max_length,
         options=CheckOptions(seed=config.training.seed, skip=tuple(config.checks.skip)),
+        token_counts=token_counts,
     )
     from tuneproof.checks.report import write_report
 

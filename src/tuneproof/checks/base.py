@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -19,6 +19,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from tuneproof.checks._dedup import DuplicateIndex
+    from tuneproof.tasks.base import TokenCount
 
 Severity = Literal["error", "warning", "info"]
 SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
@@ -121,6 +122,9 @@ class CheckContext:
     tokenizer: Any = None
     max_length: int | None = None
     options: CheckOptions = field(default_factory=CheckOptions)
+    # Each row's tokens as the task adapter counted them in ``prepare`` (split -> one per row):
+    # given, the length check reads these instead of tokenising the texts itself.
+    token_counts: Mapping[str, Sequence[TokenCount]] | None = None
     _cache: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def _memo(self, kind: str, split: str, make: Callable[[], Any]) -> Any:

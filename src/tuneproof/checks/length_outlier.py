@@ -2,8 +2,10 @@
 longer or shorter than the rest.
 
 Truncation silently drops the end of a text (often where a review's verdict is); an extreme
-length is usually a parsing error (a whole file in one cell, a stray header). Lengths are in
-tokens of the configured tokenizer, else in whitespace-separated words.
+length is usually a parsing error (a whole file in one cell, a stray header). With a run's
+config the lengths and truncation are the task adapter's own counts (``Prepared.tokens``: both
+texts of a pair, the windows of QA), so the check counts what training truncates; without one,
+they are tokens of the given tokenizer, else whitespace-separated words.
 """
 
 from __future__ import annotations
@@ -40,18 +42,29 @@ def _sample(n: int, size: int, seed: int) -> np.ndarray:
 
 def run(ctx: CheckContext) -> list[Finding]:
     opts = ctx.options
-    unit = "tokens" if ctx.tokenizer is not None else "words"
     findings: list[Finding] = []
     for split in ctx.splits:
         texts = ctx.texts(split)
         if not texts:
             continue
-        pos = _sample(len(texts), opts.length_sample, opts.seed)
-        part = [texts[i] for i in pos]
-        if ctx.tokenizer is not None:
-            lengths = token_lengths(ctx.tokenizer, part)
+        counts = (ctx.token_counts or {}).get(split)
+        cut: np.ndarray | None = None
+        if counts is not None and len(counts) == len(texts):
+            # The adapter counted every row while preparing it: no sample, no second rule.
+            unit = "tokens"
+            pos = np.arange(len(texts))
+            lengths = np.fromiter((c.total for c in counts), dtype=np.int64, count=len(counts))
+            cut = np.fromiter((c.truncated for c in counts), dtype=bool, count=len(counts))
         else:
-            lengths = np.fromiter((len(t.split()) for t in part), dtype=np.int64, count=len(part))
+            unit = "tokens" if ctx.tokenizer is not None else "words"
+            pos = _sample(len(texts), opts.length_sample, opts.seed)
+            part = [texts[i] for i in pos]
+            if ctx.tokenizer is not None:
+                lengths = token_lengths(ctx.tokenizer, part)
+            else:
+                lengths = np.fromiter(
+                    (len(t.split()) for t in part), dtype=np.int64, count=len(part)
+                )
         sampled = (
             f" (in a sample of {len(pos):,} of {len(texts):,} rows)"
             if len(pos) < len(texts)
@@ -61,16 +74,16 @@ def run(ctx: CheckContext) -> list[Finding]:
             f"median {int(np.median(lengths))}, p95 {int(np.percentile(lengths, 95))}, "
             f"max {int(lengths.max())} {unit}"
         )
-        if ctx.max_length is not None:
-            over = np.flatnonzero(lengths > ctx.max_length)
+        if cut is None and ctx.max_length is not None:
+            cut = lengths > ctx.max_length
+        if cut is not None:
+            over = np.flatnonzero(cut)
             if len(over):
                 share = len(over) / len(lengths)
                 sev: Severity = "warning" if share > opts.truncation_warning else "info"
                 worst = over[np.argsort(-lengths[over], kind="stable")][: opts.max_rows_listed]
                 how = (
-                    ""
-                    if ctx.tokenizer is not None
-                    else " (no tokenizer: counted in words, so likely more)"
+                    "" if unit == "tokens" else " (no tokenizer: counted in words, so likely more)"
                 )
                 findings.append(
                     Finding(

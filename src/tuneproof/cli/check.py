@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from tuneproof.checks.base import Severity
     from tuneproof.data.load import SourceInfo
+    from tuneproof.tasks import TokenCount
 
 
 class FailOn(str, Enum):
@@ -104,6 +105,7 @@ def check(
         tokenizer=inputs.tokenizer,
         max_length=inputs.max_length,
         options=CheckOptions(skip=tuple(skip or ()), seed=inputs.seed),
+        token_counts=inputs.token_counts,
     )
     json_path, md_path = write_report(report, output)
     console.print(summary_table(report))
@@ -130,15 +132,17 @@ class _Inputs:
     tokenizer: Any = None
     fail_on: Severity | None = None
     seed: int = 0
+    token_counts: dict[str, list[TokenCount]] | None = None  # the task adapter's
 
 
 def _from_config(config: Path, tokenizer: str | None, max_length: int | None) -> _Inputs:
-    from tuneproof.config import load_config
     from tuneproof.data.load import load_splits
+    from tuneproof.tasks import load_config
 
     cfg = load_config(config)
     loaded = load_splits(cfg.data)
     tok = _load_tokenizer(tokenizer or cfg.model.name, cfg.model.trust_remote_code)
+    counts = None
     if cfg.task != "sequence-classification":
         # Check the same one-text-per-row view `tuneproof train` checks (tokens joined,
         # question + context, prompt, ...), which the task builds with the tokenizer.
@@ -150,7 +154,10 @@ def _from_config(config: Path, tokenizer: str | None, max_length: int | None) ->
         from tuneproof.tasks import get_task
         from tuneproof.tasks.base import checks_view
 
-        cfg, loaded = checks_view(cfg, loaded, get_task(cfg.task).prepare(loaded, cfg, tok))
+        prepared = get_task(cfg.task).prepare(loaded, cfg, tok)
+        cfg, loaded = checks_view(cfg, loaded, prepared)
+        # the adapter's own counts, unless --max-length asks about another limit
+        counts = prepared.tokens if max_length is None else None
     data = cfg.data
     return _Inputs(
         splits=loaded.splits,
@@ -163,6 +170,7 @@ def _from_config(config: Path, tokenizer: str | None, max_length: int | None) ->
         tokenizer=tok,
         fail_on=None if cfg.checks.fail_on == "never" else cfg.checks.fail_on,
         seed=cfg.training.seed,
+        token_counts=counts,
     )
 
 

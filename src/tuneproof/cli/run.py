@@ -26,7 +26,7 @@ def init(
 
     Example: `tuneproof init -o my-run.yaml && tuneproof train my-run.yaml`
     """
-    from tuneproof.train.templates import starter_config
+    from tuneproof.tasks.templates import starter_config
 
     text = starter_config(task)
     if output.exists() and not force:
@@ -58,7 +58,7 @@ def train(
     commit, command), checks.json, metrics.json, predictions.jsonl and model/.
     Example: `tuneproof train examples/polarity-lora.yaml -o runs/lora`
     """
-    from tuneproof.config import load_config
+    from tuneproof.tasks import load_config
     from tuneproof.train import run
 
     cfg = load_config(config)
@@ -154,6 +154,12 @@ def predict(
         probs = "  ".join(f"{k} {v:.3f}" for k, v in row["probabilities"].items())
         table.add_row(row["label"], f"{row['score']:.3f}", probs, row["text"][:80])
     console.print(table)
+    cut = sum(row["truncated"] for row in rows)
+    if cut:
+        console.print(
+            f"{cut} text(s) are longer than max_length {loaded.max_length} tokens: the model saw "
+            "only their beginning"
+        )
 
 
 def demo(

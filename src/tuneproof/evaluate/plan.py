@@ -23,16 +23,16 @@ from typing import Any
 
 from tuneproof.errors import UserError, did_you_mean
 from tuneproof.evaluate.metrics import MIN_N
+from tuneproof.tasks import TASKS
+from tuneproof.tasks.base import EvalTemplate
 
 PLAN_VERSION = 1
-TEMPLATES = (
-    "sentiment",
-    "classification",
-    "token-classification",
-    "extractive-qa",
-    "summarization",
-    "similarity",
-)
+
+
+def templates() -> dict[str, EvalTemplate]:
+    """``--task`` templates, as the task adapters declare them (``TaskAdapter.eval_templates``)."""
+    return {t.name: t for task in TASKS.values() for t in task.eval_templates}
+
 
 #: The dominant script of running text in each language (slices.py tags the same way).
 LANGUAGE_SCRIPTS: dict[str, str] = {
@@ -120,15 +120,6 @@ FAILURE_MODES: tuple[FailureMode, ...] = (
         "`tuneproof stress` invariance failure rates above a few percent",
     ),
 )
-
-TASK_NOTES: dict[str, str] = {
-    "sentiment": "negation and contrast ('good but ...') flip the label; test both",
-    "classification": "check each label within each language (per-slice confusion matrices)",
-    "token-classification": "entity names differ per language and script; swap them",
-    "extractive-qa": "answers beyond max_length are lost: watch truncated=yes",
-    "summarization": "long inputs are truncated; judge length buckets separately",
-    "similarity": "cross-lingual pairs (one text per language) are a slice of their own",
-}
 
 
 @dataclass(frozen=True)
@@ -250,7 +241,8 @@ def planned_slices(task: str, languages: Sequence[str], n_min: int) -> list[Plan
         out.append(PlannedSlice(f"script={script}", f"script of {langs}", n_min))
     if len(languages) > 1:
         out.append(PlannedSlice("code_switching=yes", "texts mixing languages or scripts", n_min))
-    if task in ("sentiment", "classification", "similarity"):
+    template = templates().get(task)
+    if template is not None and template.negation:
         out.append(PlannedSlice("negation=yes", "negated statements", n_min))
     out.append(PlannedSlice("truncated=yes", "inputs longer than max_length", n_min))
     return out
@@ -261,6 +253,7 @@ def code_switch_cases(task: str, languages: Sequence[str]) -> list[CodeSwitchCas
     if len(languages) < 2:
         return []
     base = languages[0]
+    template = templates().get(task)
     cases = []
     for other in languages[1:]:
         for matrix, embedded, positive in ((base, other, True), (other, base, False)):
@@ -270,7 +263,8 @@ def code_switch_cases(task: str, languages: Sequence[str]) -> list[CodeSwitchCas
                 text = f"(write: a {matrix} sentence whose evaluative clause is in {embedded})"
             else:
                 text = f"{frame[0]} {clause[1] if positive else clause[2]}"
-            expected = ("positive" if positive else "negative") if task == "sentiment" else None
+            labels = template.expected_labels if template is not None else None
+            expected = (labels[0] if positive else labels[1]) if labels else None
             cases.append(
                 CodeSwitchCase(
                     [matrix, embedded],
@@ -346,10 +340,10 @@ def build_plan(
     lang_column: str | None = None,
 ) -> EvalPlan:
     """A plan for these languages and task; with ``data``, coverage per slice is measured."""
-    if task not in TEMPLATES:
+    known = templates()
+    if task not in known:
         raise UserError(
-            f"--task '{task}': unknown{did_you_mean(task, TEMPLATES)}; use one of "
-            f"{', '.join(TEMPLATES)}"
+            f"--task '{task}': unknown{did_you_mean(task, known)}; use one of {', '.join(known)}"
         )
     if not 0.5 <= confidence < 1:
         raise UserError(f"confidence {confidence}: must be in [0.5, 1), e.g. 0.95")
@@ -370,7 +364,7 @@ def build_plan(
         code_switching=code_switch_cases(task, langs),
         stress_tests=stress_items(langs),
         failure_modes=list(FAILURE_MODES),
-        notes=[TASK_NOTES[task]],
+        notes=[known[task].note],
         data=[str(p) for p in data],
     )
 

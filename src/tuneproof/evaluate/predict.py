@@ -12,7 +12,7 @@ import math
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,10 +26,8 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from tuneproof.config import RunConfig
-    from tuneproof.tasks import TaskAdapter
+    from tuneproof.tasks import TaskAdapter, TokenCount
 
-#: Tasks whose model head has a label set that evaluation data must use.
-LABELLED_TASKS = frozenset({"sequence-classification", "token-classification"})
 ROW_ID = "__tuneproof_row__"  # row ids when the data has no id column: the 0-based row index
 SPLIT = "test"
 
@@ -50,11 +48,13 @@ class LoadedRun:
 
 @dataclass(frozen=True)
 class Predicted:
-    """Prediction rows of one table in table order, and each row's position in the table."""
+    """Prediction rows of one table in table order, each row's position in the table and its
+    token count as the task adapter tokenised it (``Prepared.tokens``)."""
 
     rows: list[dict[str, Any]]
     positions: list[int | None]
     main_metric: str | None = None  # ``Prepared.main_metric`` when the data decides it
+    tokens: list[TokenCount] = field(default_factory=list)  # aligned with ``rows``
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,9 @@ def read_run_config(run_dir: Path) -> RunConfig:
             f"{run_dir}: no config.yaml, so not a tuneproof run directory; "
             "train one first: tuneproof train CONFIG -o RUN"
         )
-    return rundir.read_config(run_dir)
+    from tuneproof.tasks import check_task
+
+    return check_task(rundir.read_config(run_dir), str(run_dir / rundir.CONFIG))
 
 
 def load_run(
@@ -121,7 +123,7 @@ def load_run(
         raise UserError(f"{model_dir}: cannot load the model ({_first_line(err)})") from None
     model.eval()
     labels = None
-    if config.task in LABELLED_TASKS:
+    if task.label_set:  # the head's labels: evaluation data must use them
         id2label: dict[Any, str] = dict(model.config.id2label or {})
         labels = [str(id2label[i]) for i in range(len(id2label))]
     return LoadedRun(run_dir, config, task, model, tokenizer, labels)
@@ -292,5 +294,15 @@ def predict_frame(
     ids = [str(v) for v in df[config.data.id_column].tolist()]
     where = {rid: i for i, rid in enumerate(ids)}
     positions = [where.get(str(r.get("id"))) for r in rows]
-    paired = sorted(zip(positions, rows, strict=True), key=lambda pr: (pr[0] is None, pr[0] or 0))
-    return Predicted([r for _, r in paired], [p for p, _ in paired], prepared.main_metric)
+    # Each row's token count, matched by id (rows come back in the prepared order, one per id).
+    by_id = dict(zip(prepared.ids[SPLIT], prepared.tokens[SPLIT], strict=True))
+    counts = [by_id[str(r["id"])] for r in rows]
+    paired = sorted(
+        zip(positions, rows, counts, strict=True), key=lambda pr: (pr[0] is None, pr[0] or 0)
+    )
+    return Predicted(
+        [r for _, r, _ in paired],
+        [p for p, _, _ in paired],
+        prepared.main_metric,
+        tokens=[c for _, _, c in paired],
+    )

@@ -37,6 +37,8 @@ from tuneproof.evaluate.slices import DEFAULT_LANGUAGES, SliceOptions, is_catego
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from tuneproof.tasks import TokenCount
+
 
 @dataclass
 class EvalResult:
@@ -126,7 +128,11 @@ def tag_predictions(
     slice_columns: list[str],
     languages: Sequence[str],
 ) -> list[dict[str, Any]]:
-    """Rows of all files with ``source``, ``slices`` and ``tokens`` added."""
+    """Rows of all files with ``source``, ``slices`` and ``tokens`` added.
+
+    Lengths and truncation are the task adapter's (``Predicted.tokens``: what the model saw,
+    both texts of a pair); the tokenizer analysis adds only UNK and fertility counts.
+    """
     from tuneproof.tokens.analysis import token_stats
 
     text_col = loaded.config.data.text_column
@@ -135,7 +141,9 @@ def tag_predictions(
     columns: dict[str, list[Any]] = {c: [] for c in slice_columns}
     sources: list[str] = []
     all_rows: list[dict[str, Any]] = []
+    counts: list[TokenCount] = []
     for d, pred in zip(data, per_file, strict=True):
+        counts += pred.tokens
         rows, positions = pred.rows, pred.positions
         frame_texts = _column_values(d, text_col, positions)
         texts += [_text_of(r, v) for r, v in zip(rows, frame_texts, strict=True)]
@@ -152,13 +160,13 @@ def tag_predictions(
         all_rows += rows
     tok = wrap_tokenizer(loaded.tokenizer)
     stats = token_stats(tok, texts)
-    n_tokens = [s.n_tokens + tok.n_special for s in stats]
+    n_tokens = [c.total for c in counts]
     if len(data) > 1:
         columns = {"source": sources, **columns}
     tags = tag_rows(
         texts,
         n_tokens=n_tokens,
-        max_length=loaded.config.data.max_length,
+        truncated=[c.truncated for c in counts],
         languages=langs,
         columns=columns,
         options=SliceOptions(languages=tuple(languages)),

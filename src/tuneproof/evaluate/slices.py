@@ -17,9 +17,11 @@ Every row gets one value per dimension, as strings, so a slice is simply ``name=
   that lingua has no model for (Hinglish, Arabizi), from cue words (:data:`ROMANISED_CUES`).
   Thresholds were tuned on half of ``benchmarks/data/code_switching.jsonl`` and measured on
   the other half (``benchmarks/code_switch_quality.py``, docs/evaluation.md).
-- ``length``: tokens of the model's tokenizer, special tokens included, untruncated, in
-  power-of-two buckets ``0-16``, ``16-32``, ... (lower bound included, upper excluded), ``512+``.
-- ``truncated``: ``yes`` when the input is longer than the run's ``data.max_length``.
+- ``length``: tokens of the whole input (both texts of a pair task) as the task adapter counted
+  them, special tokens included, untruncated, in power-of-two buckets ``0-16``, ``16-32``, ...
+  (lower bound included, upper excluded), ``512+``.
+- ``truncated``: ``yes`` when the task adapter cut the input at ``data.max_length`` (either text
+  of a pair; for extractive QA, a context read in more than one window).
 - ``negation``: ``yes`` when the text holds a negation cue of its language (cue lists below; the
   union of all lists when the language is unknown).
 - any categorical column of the data (few distinct short values: ``domain``, ``source``, ...).
@@ -434,7 +436,7 @@ def tag_rows(
     texts: Sequence[str],
     *,
     n_tokens: Sequence[int] | None = None,
-    max_length: int | None = None,
+    truncated: Sequence[bool] | None = None,
     languages: Sequence[str | None] | None = None,
     columns: Mapping[str, Sequence[Any]] | None = None,
     options: SliceOptions | None = None,
@@ -442,8 +444,10 @@ def tag_rows(
     """Slice tags per text, in a fixed dimension order.
 
     ``languages`` are given languages per text (a column); ``None`` entries, or no list at all,
-    are detected. ``n_tokens`` (with special tokens) enables ``length`` and, with
-    ``max_length``, ``truncated``. ``columns`` are categorical columns, tagged as they are.
+    are detected. ``n_tokens`` (with special tokens, untruncated) enables ``length`` and
+    ``truncated`` (whether the task adapter cut the input) the ``truncated`` tag: both come from
+    the adapter's ``TokenCount``, so they say what the model saw. ``columns`` are categorical
+    columns, tagged as they are.
     """
     opts = options or SliceOptions()
     n = len(texts)
@@ -466,8 +470,8 @@ def tag_rows(
         }
         if n_tokens is not None:
             t["length"] = length_bucket(n_tokens[i], opts.length_edges)
-            if max_length is not None:
-                t["truncated"] = "yes" if n_tokens[i] > max_length else "no"
+        if truncated is not None:
+            t["truncated"] = "yes" if truncated[i] else "no"
         t["negation"] = "yes" if has_negation(text, langs[i]) else "no"
         for name, values in (columns or {}).items():
             t[name] = category(values[i])

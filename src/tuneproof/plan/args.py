@@ -23,65 +23,26 @@ from typing import Any, Literal
 
 import yaml
 
+from tuneproof.arguments import LR_GUIDANCE
+from tuneproof.config import OLD_ARGUMENTS
 from tuneproof.errors import UserError, did_you_mean
 
 Severity = Literal["info", "warning", "error"]
 SEVERITIES: tuple[str, ...] = ("info", "warning", "error")  # increasing
 
-# Names transformers 5 removed from TrainingArguments (or Trainer) -> (replacement, how).
+# Names transformers 5 removed from TrainingArguments (or Trainer) -> (replacement, how), and the
+# same old names inside a tuneproof RunConfig's `training:` section -> the tuneproof key: both
+# views of the one table, ``tuneproof.config.OLD_ARGUMENTS``.
 REMOVED_ARGS: dict[str, tuple[str | None, str]] = {
-    "evaluation_strategy": ("eval_strategy", "renamed to eval_strategy in transformers 5"),
-    "warmup_ratio": (
-        "warmup_steps",
-        "removed in transformers 5: warmup_steps takes a float < 1 as a ratio of all steps",
-    ),
-    "overwrite_output_dir": (None, "removed in transformers 5: delete it"),
-    "logging_dir": (
-        None,
-        "removed in transformers 5: delete it (set the tracker's own directory, e.g. "
-        "TENSORBOARD_LOGGING_DIR, if you need one)",
-    ),
-    "no_cuda": ("use_cpu", "renamed to use_cpu in transformers 5"),
-    "group_by_length": (
-        "train_sampling_strategy",
-        'removed in transformers 5: use train_sampling_strategy="group_by_length"',
-    ),
-    "tokenizer": (
-        "processing_class",
-        "Trainer(tokenizer=...) is Trainer(processing_class=...) in transformers 5",
-    ),
-    "per_gpu_train_batch_size": ("per_device_train_batch_size", "renamed"),
-    "per_gpu_eval_batch_size": ("per_device_eval_batch_size", "renamed"),
+    k: (o.transformers, o.removed) for k, o in OLD_ARGUMENTS.items() if o.removed is not None
 }
-
-# The same old names inside a tuneproof RunConfig's `training:` section -> the tuneproof key.
 _RUNCONFIG_RENAMES: dict[str, str | None] = {
-    "evaluation_strategy": "eval_strategy",
-    "warmup_ratio": "warmup",
-    "warmup_steps": "warmup",
-    "num_train_epochs": "epochs",
-    "per_device_train_batch_size": "batch_size",
-    "per_device_eval_batch_size": "eval_batch_size",
-    "lr_scheduler_type": "lr_scheduler",
-    "fp16": "precision",
-    "bf16": "precision",
-    "group_by_length": None,
-    "overwrite_output_dir": None,
-    "logging_dir": None,
-    "no_cuda": None,
+    k: o.tuneproof for k, o in OLD_ARGUMENTS.items() if o.use is not None
 }
 
 _WRAPPER_KEYS = ("training_args", "training_arguments", "trainer_args", "args")
 _RUNCONFIG_SECTIONS = {"data", "model", "strategy", "training", "tracking", "checks", "task"}
 
-# Learning-rate ranges that work for fine-tuning pretrained transformers.
-LR_RANGES: dict[str, tuple[float, float]] = {
-    "full": (1e-6, 1e-4),
-    "freeze": (1e-6, 1e-4),
-    "progressive": (1e-6, 1e-4),
-    "lora": (5e-5, 5e-3),
-    "qlora": (5e-5, 5e-3),
-}
 _DECAYING = {"linear", "cosine", "cosine_with_restarts", "polynomial"}
 MIN_SCHEDULER_STEPS = 100
 
@@ -115,8 +76,9 @@ class Guidance:
 
 GUIDANCE: dict[str, Guidance] = {
     "learning_rate": Guidance(
-        "1e-5 .. 1e-4 (5e-5 for BERT-size encoders, 1e-5..2e-5 above 1 B parameters)",
-        "1e-4 .. 1e-3 (2e-4 is the usual start for LLMs); adapters start at zero and need more",
+        f"{LR_GUIDANCE['full'].typical_text} ({LR_GUIDANCE['full'].start_text})",
+        f"{LR_GUIDANCE['lora'].typical_text} ({LR_GUIDANCE['lora'].start_text}); adapters start "
+        "at zero and need more",
         (
             "A LoRA rate (2e-4) used for full fine-tuning overwrites pretrained features "
             "(loss spikes, forgetting).",
@@ -454,37 +416,33 @@ Rule = Callable[[TrainingView, LintContext], list[Finding]]
 
 
 def _lr_range(v: TrainingView, ctx: LintContext) -> list[Finding]:
-    lo, hi = LR_RANGES.get(v.strategy, LR_RANGES["full"])
+    rates = LR_GUIDANCE.get(v.strategy, LR_GUIDANCE["full"])
+    lo, hi = rates.low, rates.high
     what = {"lora": "LoRA", "qlora": "QLoRA"}.get(v.strategy, f"{v.strategy} fine-tuning")
     assumed = " (assumed; pass --strategy if you train adapters)" if v.strategy_assumed else ""
     key = v.key("learning_rate")
     lr = v.learning_rate
+    good = rates.typical_text
     if lr > hi:
-        good = "2e-5 .. 5e-5" if v.strategy not in ("lora", "qlora") else "2e-4 .. 1e-3"
         return [
             Finding(
                 "lr-range",
                 "warning",
                 key,
-                f"learning_rate {_lr(lr)} is high for {what}{assumed} (typical {_lr(lo)} .. "
+                f"learning_rate {_lr(lr)} is high for {what}{assumed} (range {_lr(lo)} .. "
                 f"{_lr(hi)}); "
                 "it can overwrite pretrained features or diverge",
                 f"set {key} to {good}",
             )
         ]
     if lr < lo:
-        good = "2e-5 .. 5e-5" if v.strategy not in ("lora", "qlora") else "1e-4 .. 1e-3"
-        why = (
-            "LoRA's B matrix starts at zero and barely moves"
-            if v.strategy in ("lora", "qlora")
-            else "the model will hardly change"
-        )
+        why = rates.why_low
         return [
             Finding(
                 "lr-range",
                 "warning",
                 key,
-                f"learning_rate {_lr(lr)} is low for {what}{assumed} (typical {_lr(lo)} .. "
+                f"learning_rate {_lr(lr)} is low for {what}{assumed} (range {_lr(lo)} .. "
                 f"{_lr(hi)}); {why}",
                 f"set {key} to {good}",
             )
@@ -884,8 +842,8 @@ def lint_mapping(
 ) -> LintReport:
     """Lint a parsed config (either style); every finding at once."""
     ctx = context or LintContext()
-    if strategy is not None and strategy not in LR_RANGES:
-        raise UserError(f"--strategy: '{strategy}' is not one of {', '.join(LR_RANGES)}")
+    if strategy is not None and strategy not in LR_GUIDANCE:
+        raise UserError(f"--strategy: '{strategy}' is not one of {', '.join(LR_GUIDANCE)}")
     raw = _unwrap(raw)
     if is_runconfig(raw):
         findings, view = _runconfig_view(raw, strategy)
@@ -921,6 +879,72 @@ _RUNCONFIG_NAMES = {
     "bf16": "precision",
     "use_cpu": "precision",
 }
+
+
+def _view_from_kwargs(
+    values: dict[str, Any],
+    fields: dict[str, dataclasses.Field[Any]],
+    findings: list[Finding],
+    *,
+    style: str,
+    prefix: str,
+    strategy: str,
+    strategy_assumed: bool,
+    given: frozenset[str],
+    early_stopping: bool,
+    names: dict[str, str],
+) -> TrainingView | None:
+    """The view of ``TrainingArguments(**values)``: the given kwargs, else the installed
+    defaults. Both config styles go through it (a RunConfig as ``training_kwargs`` maps it), so
+    the rules lint what the Trainer gets. None (with a finding) when a value has the wrong type."""
+
+    def get(name: str) -> Any:
+        if name in values:
+            return values[name]
+        f = fields[name]
+        if f.default is not dataclasses.MISSING:
+            return f.default
+        return None
+
+    try:
+        return TrainingView(
+            style=style,
+            prefix=prefix,
+            strategy=strategy,
+            strategy_assumed=strategy_assumed,
+            given=given,
+            learning_rate=float(get("learning_rate")),
+            seed_given="seed" in given,
+            eval_strategy=str(_enum(get("eval_strategy"))),
+            eval_steps=_num(get("eval_steps")),
+            save_strategy=str(_enum(get("save_strategy"))),
+            save_steps=_num(get("save_steps")),
+            load_best=bool(get("load_best_model_at_end")),
+            early_stopping=early_stopping,
+            batch_size=int(get("per_device_train_batch_size")),
+            accumulation=int(get("gradient_accumulation_steps")),
+            warmup=float(get("warmup_steps") or 0),
+            epochs=float(get("num_train_epochs")),
+            max_steps=int(get("max_steps")),
+            scheduler=str(_enum(get("lr_scheduler_type"))),
+            fp16=bool(get("fp16")),
+            bf16=bool(get("bf16")),
+            use_cpu=bool(get("use_cpu")),
+            logging_steps=float(get("logging_steps")),
+            max_grad_norm=float(get("max_grad_norm")),
+            names=names,
+        )
+    except (TypeError, ValueError) as err:
+        findings.append(
+            Finding(
+                "invalid-value",
+                "error",
+                "(values)",
+                f"a value has the wrong type ({err})",
+                "fix the value's type (numbers for rates and steps, true/false for flags)",
+            )
+        )
+        return None
 
 
 def _training_args_view(
@@ -980,52 +1004,19 @@ def _training_args_view(
             findings.append(Finding("deprecated-name", "warning", key, help_text, fix))
         values[key] = value
 
-    def get(name: str) -> Any:
-        if name in values:
-            return values[name]
-        f = fields[name]
-        if f.default is not dataclasses.MISSING:
-            return f.default
-        return None
-
-    try:
-        view = TrainingView(
-            style="training-args",
-            prefix="",
-            strategy=strategy or "full",
-            strategy_assumed=strategy is None,
-            given=frozenset(values),
-            learning_rate=float(get("learning_rate")),
-            seed_given="seed" in values,
-            eval_strategy=str(_enum(get("eval_strategy"))),
-            eval_steps=_num(get("eval_steps")),
-            save_strategy=str(_enum(get("save_strategy"))),
-            save_steps=_num(get("save_steps")),
-            load_best=bool(get("load_best_model_at_end")),
-            early_stopping=False,
-            batch_size=int(get("per_device_train_batch_size")),
-            accumulation=int(get("gradient_accumulation_steps")),
-            warmup=float(get("warmup_steps") or 0),
-            epochs=float(get("num_train_epochs")),
-            max_steps=int(get("max_steps")),
-            scheduler=str(_enum(get("lr_scheduler_type"))),
-            fp16=bool(get("fp16")),
-            bf16=bool(get("bf16")),
-            use_cpu=bool(get("use_cpu")),
-            logging_steps=float(get("logging_steps")),
-            max_grad_norm=float(get("max_grad_norm")),
-            names=dict(_ARGS_NAMES),
-        )
-    except (TypeError, ValueError) as err:
-        findings.append(
-            Finding(
-                "invalid-value",
-                "error",
-                "(values)",
-                f"a value has the wrong type ({err})",
-                "fix the value's type (numbers for rates and steps, true/false for flags)",
-            )
-        )
+    view = _view_from_kwargs(
+        values,
+        fields,
+        findings,
+        style="training-args",
+        prefix="",
+        strategy=strategy or "full",
+        strategy_assumed=strategy is None,
+        given=frozenset(values),
+        early_stopping=False,
+        names=dict(_ARGS_NAMES),
+    )
+    if view is None:
         return findings, None
     if view.eval_strategy == "steps" and "eval_steps" not in values:
         findings.append(
@@ -1145,37 +1136,41 @@ def _runconfig_view(
             key = ".".join(str(p) for p in e["loc"]) or "(top level)"
             message, fix = _pydantic_problem(e, key)
             findings.append(Finding("invalid-config", "error", key, message, fix))
+    from tuneproof.tasks import TASKS, unknown_task
+
+    if "task" in raw and raw["task"] not in TASKS:
+        findings.append(
+            Finding("invalid-config", "error", "task", f"task: {unknown_task(str(raw['task']))}",
+                    "fix task")
+        )  # fmt: skip
     try:
         t = TrainingConfig.model_validate(training)
     except ValidationError:
         return findings, None  # its errors were reported above
     strat_raw = raw.get("strategy") or {}
     kind = strategy or (strat_raw.get("kind") if isinstance(strat_raw, dict) else None) or "full"
-    view = TrainingView(
+    # What `tuneproof train` passes to TrainingArguments (training_kwargs reads only the
+    # training section; the data section is a stand-in when the file's is invalid).
+    from tuneproof.arguments import training_kwargs
+
+    task = TASKS.get(str(raw.get("task", "sequence-classification")))
+    kwargs = training_kwargs(
+        RunConfig(data={"train": "(linted)"}, training=t),
+        "(linted)",
+        main_metric=task.main_metric if task else "loss",
+        greater_is_better=task.greater_is_better if task else False,
+        validate=False,
+    )
+    view = _view_from_kwargs(
+        kwargs,
+        training_fields(),
+        findings,
         style="runconfig",
         prefix="training.",
         strategy=str(kind),
         strategy_assumed=False,
         given=frozenset(training),
-        learning_rate=t.learning_rate,
-        seed_given="seed" in training,
-        eval_strategy=t.eval_strategy,
-        eval_steps=_num(t.eval_steps),
-        save_strategy=t.save_strategy,
-        save_steps=_num(t.save_steps),
-        load_best=t.eval_strategy != "no" and t.save_strategy in (t.eval_strategy, "best"),
         early_stopping=t.early_stopping_patience is not None,
-        batch_size=t.batch_size,
-        accumulation=t.gradient_accumulation_steps,
-        warmup=t.warmup,
-        epochs=t.epochs,
-        max_steps=t.max_steps,
-        scheduler=t.lr_scheduler,
-        fp16=t.precision == "fp16",
-        bf16=t.precision == "bf16",
-        use_cpu=False,
-        logging_steps=float(t.logging_steps),
-        max_grad_norm=t.max_grad_norm,
         names=dict(_RUNCONFIG_NAMES),
     )
     return findings, view
@@ -1203,17 +1198,11 @@ def snippet_for_runconfig(path: str | Path) -> str:
     import transformers
 
     from tuneproof.arguments import training_kwargs
-    from tuneproof.config import load_config
-    from tuneproof.tasks import PEFT_TASK_TYPES
+    from tuneproof.tasks import get_task, load_config
 
-    cfg = load_config(path)
-    try:
-        from tuneproof.tasks import get_task
-
-        task = get_task(cfg.task)
-        metric, greater = task.main_metric, task.greater_is_better
-    except UserError:
-        metric, greater = "loss", False
+    cfg = load_config(path)  # the task is checked against the registry
+    task = get_task(cfg.task)
+    metric, greater = task.main_metric, task.greater_is_better
     out_dir = Path("runs") / (cfg.name or Path(path).stem) / "checkpoints"
     kwargs = training_kwargs(cfg, out_dir, main_metric=metric, greater_is_better=greater)
     parts = [
@@ -1235,7 +1224,7 @@ def snippet_for_runconfig(path: str | Path) -> str:
             "lora_dropout": lc.dropout,
             "target_modules": targets,
             "bias": lc.bias,
-            "task_type": PEFT_TASK_TYPES.get(cfg.task),
+            "task_type": task.peft_task_type,
         }
         parts += [
             "",

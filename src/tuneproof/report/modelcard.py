@@ -16,19 +16,11 @@ from tuneproof import io
 from tuneproof.report.bundle import RunEvidence
 from tuneproof.report.limitations import Limitation, evaluated_languages
 from tuneproof.report.render import render
+from tuneproof.tasks import TASKS
 
 if TYPE_CHECKING:
     from huggingface_hub import ModelCardData
 
-# tuneproof task -> Hub pipeline tag
-PIPELINE_TAGS = {
-    "sequence-classification": "text-classification",
-    "token-classification": "token-classification",
-    "extractive-qa": "question-answering",
-    "summarization": "summarization",
-    "similarity": "sentence-similarity",
-}
-# built-in model name -> the Hub model the packaged weights are a copy of
 UNKNOWN_LICENSE = "other"
 
 
@@ -78,7 +70,8 @@ def card_data(
     from huggingface_hub import EvalResult, ModelCardData
 
     m = ev.metrics
-    task = PIPELINE_TAGS.get(m.task)
+    adapter = TASKS.get(m.task)
+    task = adapter.card.pipeline_tag if adapter else None
     datasets = dataset_names(ev)
     lora = (ev.training.kind or ev.config_value("strategy.kind")) in ("lora", "qlora")
     results = [
@@ -107,6 +100,25 @@ def card_data(
     )
 
 
+def usage_example(task: str, peft: bool) -> str:
+    """The card's "How to use" code: the task's PEFT Auto class for an adapter, else the
+    ``pipeline`` with the task's example input (``TaskAdapter.card``)."""
+    adapter = TASKS.get(task) or TASKS["sequence-classification"]
+    if peft:
+        auto = "AutoPeft" + adapter.auto_class.removeprefix("Auto")
+        return (
+            f"from peft import {auto}\nfrom transformers import AutoTokenizer\n\n"
+            f'model = {auto}.from_pretrained("PATH/TO/model")\n'
+            'tokenizer = AutoTokenizer.from_pretrained("PATH/TO/model")'
+        )
+    card = adapter.card
+    return (
+        "from transformers import pipeline\n\n"
+        f'pipe = pipeline("{card.pipeline or card.pipeline_tag}", model="PATH/TO/model")\n'
+        f"print({card.example})"
+    )
+
+
 def render_model_card(
     ev: RunEvidence,
     limitations: Sequence[Limitation],
@@ -132,6 +144,7 @@ def render_model_card(
         main=ev.metrics.main_metric,
         training=ev.training,
         slices=sorted(ev.metrics.slices.items(), key=lambda kv: -(kv[1].n or 0))[:15],
+        usage=usage_example(ev.metrics.task, data.library_name == "peft"),
     )
     text = f"---\n{front}\n---\n\n{body.lstrip()}"
     card = ModelCard(text)  # raises on front matter the Hub could not parse

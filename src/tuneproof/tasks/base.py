@@ -18,6 +18,65 @@ if TYPE_CHECKING:
     from tuneproof.data.load import LoadedData
 
 
+@dataclass(frozen=True)
+class TokenCount:
+    """One row's input in model tokens, counted by the adapter that tokenised it.
+
+    Every reader of lengths (the length/truncation check, eval's ``length`` and ``truncated``
+    slices, the report) uses these, so they agree with what the model saw. ``total`` is the
+    whole input untruncated with special tokens; ``kept`` what the model sees (the longest window
+    for windowed QA). ``first``/``second`` are each text's own tokens (``second`` None for one-text
+    tasks; pair tasks: sentence pair, question + context, prompt + reply) and ``first_cut`` /
+    ``second_cut`` whether that text lost tokens (QA: whether the context needed more than one
+    window).
+    """
+
+    total: int
+    kept: int
+    first: int
+    second: int | None = None
+    first_cut: bool = False
+    second_cut: bool = False
+
+    @property
+    def truncated(self) -> bool:
+        return self.first_cut or self.second_cut
+
+
+@dataclass(frozen=True)
+class StarterConfig:
+    """What `tuneproof init --task T` writes: the data block and a few training choices in the
+    shared layout (``tasks.templates``), or a whole template of the task's own (``text``)."""
+
+    name: str = ""
+    data: str = ""
+    model: str = "minilm-l6"
+    strategy: str | None = None  # None: full fine-tuning
+    epochs: int = 10
+    learning_rate: str = "1.0e-4"
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class CardTemplate:
+    """The model card's task-specific parts: the Hub pipeline tag and the usage example."""
+
+    pipeline_tag: str
+    example: str  # Python that uses ``pipe``, e.g. ``pipe("a gorgeous, witty film")``
+    pipeline: str | None = None  # the ``pipeline()`` task when it differs from the tag
+
+
+@dataclass(frozen=True)
+class EvalTemplate:
+    """One ``tuneproof evalplan --task`` template: the note to the evaluator, whether a
+    negation slice is planned, and the labels code-switched cases expect (positive, negative)."""
+
+    name: str
+    note: str
+    negation: bool = False
+    expected_labels: tuple[str, str] | None = None
+
+
 @dataclass
 class Prepared:
     """Tokenised splits plus what is needed to turn model outputs back into rows.
@@ -30,7 +89,8 @@ class Prepared:
     better) that picks the best checkpoint when the main metric cannot be computed during
     training (summarization: ROUGE needs generation, so the eval loss selects).
     ``check_texts`` is one text per row for the data checks, for tasks whose input is not a
-    single text column (tokens, question + context, chat messages).
+    single text column (tokens, question + context, chat messages). ``tokens`` is each row's
+    :class:`TokenCount` per split, aligned with ``ids``.
     """
 
     datasets: dict[str, Dataset]
@@ -41,13 +101,23 @@ class Prepared:
     main_metric: str | None = None
     selection: tuple[str, bool] | None = None
     check_texts: dict[str, list[str]] | None = None
+    tokens: dict[str, list[TokenCount]] = field(default_factory=dict)
 
 
 class TaskAdapter(Protocol):
+    """A task: what it declares (read by plan, init, evalplan and the model card through
+    :data:`tuneproof.tasks.TASKS`) and what it does (prepare, build, predict, score)."""
+
     name: str
     main_metric: str
     greater_is_better: bool
     peft_task_type: str  # PEFT ``LoraConfig.task_type``
+    auto_class: str  # the transformers Auto class that adds the task's head
+    head_labels: int | None  # a fixed head size (regression: 1); None: the label set's size
+    label_set: bool  # the head has named labels that evaluation data must use
+    card: CardTemplate
+    starter: StarterConfig
+    eval_templates: tuple[EvalTemplate, ...]
 
     def prepare(
         self,
@@ -201,3 +271,59 @@ def column_texts(df: pd.DataFrame, column: str, where: str) -> list[str]:
                 raise UserError(f"{where}: row {i}: '{column}' is empty; fill it or drop the row")
             values[i] = str(v)
     return values
+
+
+def _per_sequence(sequence_ids: list[int | None]) -> tuple[int, int]:
+    return sum(s == 0 for s in sequence_ids), sum(s == 1 for s in sequence_ids)
+
+
+def encoding_counts(
+    tokenizer: PreTrainedTokenizerBase,
+    firsts: list[str],
+    seconds: list[str] | None,
+    truncated: Any,
+) -> list[TokenCount]:
+    """Each row's :class:`TokenCount` for an encoding made with ``truncation=True`` (padded
+    or not).
+
+    The texts are encoded again untruncated; with a fast tokenizer the sequence ids of both
+    encodings say which text lost tokens. A slow tokenizer has no sequence ids: the first text
+    is encoded alone and the cut follows ``longest_first`` (tokens come off the longer text until
+    both are equally long, then off both).
+    """
+    full = tokenizer(firsts, seconds, truncation=False, verbose=False)
+    fast = bool(getattr(tokenizer, "is_fast", False))
+    if not fast:
+        specials = tokenizer.num_special_tokens_to_add(pair=seconds is not None)
+        alone = tokenizer(firsts, add_special_tokens=False, verbose=False)["input_ids"]
+    mask = truncated.get("attention_mask")  # padded batches: count the real tokens only
+    out = []
+    for i, ids in enumerate(full["input_ids"]):
+        total = len(ids)
+        kept = int(sum(mask[i])) if mask is not None else len(truncated["input_ids"][i])
+        if fast:
+            a, b = _per_sequence(full.sequence_ids(i))
+            ka, kb = _per_sequence(truncated.sequence_ids(i))
+            cut_a, cut_b = ka < a, kb < b
+        else:
+            a = len(alone[i]) if seconds is not None else total - specials
+            b = total - specials - a
+            excess = total - kept
+            if seconds is None:
+                cut_a, cut_b = excess > 0, False
+            else:
+                longer_a = a >= b
+                both = excess > abs(a - b)
+                cut_a = excess > 0 and (longer_a or both)
+                cut_b = excess > 0 and (not longer_a or both)
+        out.append(
+            TokenCount(
+                total=total,
+                kept=kept,
+                first=a,
+                second=b if seconds is not None else None,
+                first_cut=cut_a,
+                second_cut=cut_b,
+            )
+        )
+    return out

@@ -9,7 +9,16 @@ import numpy as np
 
 from tuneproof.data.load import require_columns
 from tuneproof.errors import UserError
-from tuneproof.tasks.base import Prepared, from_base, load_saved, trainer_predict_rows
+from tuneproof.tasks.base import (
+    CardTemplate,
+    EvalTemplate,
+    Prepared,
+    StarterConfig,
+    encoding_counts,
+    from_base,
+    load_saved,
+    trainer_predict_rows,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -64,11 +73,73 @@ def classification_metrics(gold: np.ndarray, pred: np.ndarray, n_labels: int) ->
     }
 
 
+STARTER = """\
+# tuneproof run config. Every key is checked: a typo is an error, not a silent default.
+# Train with:  tuneproof train {path}
+name: my-run
+task: sequence-classification   # or {other_tasks}
+
+data:
+  # Offline demo data (English movie-review sentences, fetched once into ~/.cache/tuneproof).
+  # For your own data, drop `builtin` and give files (csv, tsv, jsonl, json, parquet):
+  #   train: data/train.csv
+  #   validation: data/validation.csv     # or `split: {{validation: 0.1, test: 0.1}}`
+  #   test: data/test.csv
+  # or a Hugging Face dataset:  hf_dataset: glue  hf_config: sst2
+  builtin: polarity-en
+  text_column: text
+  label_column: label
+  id_column: id            # optional: stable row ids (default: row number)
+  max_length: 64           # tokens; longer inputs are truncated (`tuneproof check` says how many)
+
+model:
+  name: minilm-l6          # built-in offline model, a hub name, or a local folder
+
+strategy:
+  kind: full               # full | freeze | progressive | lora | qlora
+  # freeze_layers: 4       # freeze: bottom N layers
+  # lora: {{r: 8, alpha: 16, dropout: 0.1, target_modules: [query, value]}}
+
+training:
+  epochs: 3
+  batch_size: 32
+  learning_rate: 5.0e-5    # {lr_comment}
+  warmup: 0.1              # < 1: ratio of all steps; >= 1: number of steps
+  weight_decay: 0.01
+  eval_strategy: epoch     # evaluate (and keep the best checkpoint) every epoch
+  save_strategy: epoch
+  early_stopping_patience: 2
+  seed: 42                 # drives Python, NumPy, torch and the data order
+
+tracking:
+  enabled: true            # MLflow; default store: ./mlflow.db (or $MLFLOW_TRACKING_URI)
+  experiment: tuneproof
+"""
+
+
 class SequenceClassification:
     name = "sequence-classification"
     main_metric = "accuracy"
     greater_is_better = True
     peft_task_type = "SEQ_CLS"  # PEFT LoraConfig.task_type
+    auto_class = "AutoModelForSequenceClassification"
+    head_labels: int | None = None
+    label_set = True
+    card = CardTemplate("text-classification", 'pipe("a gorgeous, witty film")')
+    starter = StarterConfig(text=STARTER)
+    eval_templates: tuple[EvalTemplate, ...] = (
+        EvalTemplate(
+            "sentiment",
+            "negation and contrast ('good but ...') flip the label; test both",
+            negation=True,
+            expected_labels=("positive", "negative"),
+        ),
+        EvalTemplate(
+            "classification",
+            "check each label within each language (per-slice confusion matrices)",
+            negation=True,
+        ),
+    )
 
     def prepare(
         self,
@@ -120,6 +191,7 @@ class SequenceClassification:
                         f"{where}: row {row}: label {lab!r} is not in the label set {names}; {fix}"
                     )
         datasets: dict[str, Dataset] = {}
+        counts = {}
         for split in data.splits:
             enc = tokenizer(
                 texts[split],
@@ -130,12 +202,14 @@ class SequenceClassification:
             columns: dict[str, Any] = dict(enc)
             columns["labels"] = [index[lab] for lab in labels[split]]
             datasets[split] = Dataset.from_dict(columns)
+            counts[split] = encoding_counts(tokenizer, texts[split], pairs[split], enc)
         return Prepared(
             datasets=datasets,
             frames=data.splits,
             ids=ids,
             label_names=names,
             extra={"texts": texts, "pairs": pairs, "labels": labels},
+            tokens=counts,
         )
 
     def build_model(
@@ -143,7 +217,7 @@ class SequenceClassification:
     ) -> PreTrainedModel:
         names = prepared.label_names or []
         return from_base(
-            "AutoModelForSequenceClassification",
+            self.auto_class,
             model_path,
             config,
             num_labels=len(names),
@@ -152,7 +226,7 @@ class SequenceClassification:
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved("AutoModelForSequenceClassification", model_dir, config)
+        return load_saved(self.auto_class, model_dir, config)
 
     def predict_rows(
         self, trainer: Trainer, prepared: Prepared, split: str

@@ -23,7 +23,11 @@ import numpy as np
 from tuneproof.data.load import require_columns
 from tuneproof.errors import UserError
 from tuneproof.tasks.base import (
+    CardTemplate,
+    EvalTemplate,
     Prepared,
+    StarterConfig,
+    TokenCount,
     column_texts,
     from_base,
     load_saved,
@@ -293,11 +297,62 @@ def best_spans(
     return spans
 
 
+def window_counts(
+    tokenizer: PreTrainedTokenizerBase,
+    questions: list[str],
+    contexts: list[str],
+    features: Features,
+) -> list[TokenCount]:
+    """Each (question, context)'s tokens untruncated, its longest window, and whether the
+    context needed more than one window (the question is never cut: only_second)."""
+    full = tokenizer([q.lstrip() for q in questions], contexts, truncation=False, verbose=False)
+    windows = collections.Counter(features.example)
+    longest: dict[int, int] = {}
+    for ids, ex in zip(features.columns["input_ids"], features.example, strict=True):
+        longest[ex] = max(longest.get(ex, 0), len(ids))
+    out = []
+    for i, ids in enumerate(full["input_ids"]):
+        seq = full.sequence_ids(i)
+        out.append(
+            TokenCount(
+                total=len(ids),
+                kept=longest.get(i, 0),
+                first=sum(s == 0 for s in seq),
+                second=sum(s == 1 for s in seq),
+                second_cut=windows[i] > 1,
+            )
+        )
+    return out
+
+
 class ExtractiveQA:
     name = "extractive-qa"
     main_metric = "f1"
     greater_is_better = True
     peft_task_type = "QUESTION_ANS"  # PEFT LoraConfig.task_type
+    auto_class = "AutoModelForQuestionAnswering"
+    head_labels: int | None = None
+    label_set = False
+    card = CardTemplate(
+        "question-answering",
+        'pipe(question="Where was she born?", context="Ada Lovelace was born in London.")',
+    )
+    starter = StarterConfig(
+        name="qa",
+        data="""\
+  builtin: synthetic-qa    # rows {{id, question, context, answers: {{text, answer_start}}}}
+  max_length: 64           # tokens per window (question + part of the context)
+  doc_stride: 16           # tokens shared by consecutive windows of a long context
+  max_answer_length: 10
+  id_column: id
+""",
+    )
+    eval_templates: tuple[EvalTemplate, ...] = (
+        EvalTemplate(
+            "extractive-qa",
+            "a context longer than max_length is read in windows: watch truncated=yes",
+        ),
+    )
 
     def prepare(
         self,
@@ -350,6 +405,7 @@ class ExtractiveQA:
         allow_null = any(not a for rows in answers.values() for a in rows)
         datasets: dict[str, Dataset] = {}
         features: dict[str, Features] = {}
+        counts: dict[str, list[TokenCount]] = {}
         for split in data.splits:
             try:
                 feats = make_features(
@@ -370,6 +426,7 @@ class ExtractiveQA:
                 ) from None
             features[split] = feats
             datasets[split] = Dataset.from_dict(feats.columns)
+            counts[split] = window_counts(tokenizer, questions[split], contexts[split], feats)
         return Prepared(
             datasets=datasets,
             frames=frames,
@@ -387,19 +444,20 @@ class ExtractiveQA:
                 s: [f"{q} {c}" for q, c in zip(questions[s], contexts[s], strict=True)]
                 for s in questions
             },
+            tokens=counts,
         )
 
     def build_model(
         self, model_path: str, prepared: Prepared, config: RunConfig
     ) -> PreTrainedModel:
         return from_base(
-            "AutoModelForQuestionAnswering",
+            self.auto_class,
             model_path,
             config,
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved("AutoModelForQuestionAnswering", model_dir, config)
+        return load_saved(self.auto_class, model_dir, config)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorWithPadding

@@ -16,8 +16,12 @@ import numpy as np
 from tuneproof.data.load import require_columns
 from tuneproof.errors import UserError
 from tuneproof.tasks.base import (
+    CardTemplate,
+    EvalTemplate,
     Prepared,
+    StarterConfig,
     column_texts,
+    encoding_counts,
     from_base,
     load_saved,
     source_name,
@@ -70,6 +74,33 @@ class SentenceSimilarity:
     main_metric = "spearman"
     greater_is_better = True
     peft_task_type = "SEQ_CLS"  # PEFT LoraConfig.task_type
+    auto_class = "AutoModelForSequenceClassification"
+    head_labels: int | None = 1  # a regression head: one score
+    label_set = False
+    card = CardTemplate(
+        "sentence-similarity",
+        'pipe({"text": "A man plays a guitar.", "text_pair": "Someone plays the guitar."}, '
+        'function_to_apply="none")',
+        pipeline="text-classification",
+    )
+    starter = StarterConfig(
+        name="similarity",
+        data="""\
+  builtin: synthetic-similarity
+  text_column: sentence1
+  text_pair_column: sentence2
+  label_column: score      # a real-valued score per pair → Pearson and Spearman
+  id_column: id
+  max_length: 64
+""",
+    )
+    eval_templates: tuple[EvalTemplate, ...] = (
+        EvalTemplate(
+            "similarity",
+            "cross-lingual pairs (one text per language) are a slice of their own",
+            negation=True,
+        ),
+    )
 
     def prepare(
         self,
@@ -93,6 +124,7 @@ class SentenceSimilarity:
         gold: dict[str, list[float]] = {}
         ids: dict[str, list[str]] = {}
         datasets: dict[str, Dataset] = {}
+        counts = {}
         for split, df in data.splits.items():
             where = source_name(data, split)
             require_columns(df, cols, where, "data.text_column / text_pair_column / label_column")
@@ -104,18 +136,20 @@ class SentenceSimilarity:
             columns: dict[str, Any] = dict(enc)
             columns["labels"] = gold[split]
             datasets[split] = Dataset.from_dict(columns)
+            counts[split] = encoding_counts(tokenizer, texts[split], pairs[split], enc)
         return Prepared(
             datasets=datasets,
             frames=data.splits,
             ids=ids,
             extra={"texts": texts, "pairs": pairs, "gold": gold},
+            tokens=counts,
         )
 
     def build_model(
         self, model_path: str, prepared: Prepared, config: RunConfig
     ) -> PreTrainedModel:
         return from_base(
-            "AutoModelForSequenceClassification",
+            self.auto_class,
             model_path,
             config,
             num_labels=1,
@@ -123,7 +157,7 @@ class SentenceSimilarity:
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved("AutoModelForSequenceClassification", model_dir, config)
+        return load_saved(self.auto_class, model_dir, config)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorWithPadding

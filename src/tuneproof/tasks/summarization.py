@@ -19,7 +19,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tuneproof.errors import UserError
-from tuneproof.tasks.base import Prepared, from_base, load_saved, source_name
+from tuneproof.tasks.base import (
+    CardTemplate,
+    EvalTemplate,
+    Prepared,
+    StarterConfig,
+    TokenCount,
+    from_base,
+    load_saved,
+    source_name,
+)
 from tuneproof.tasks.classification import row_ids
 
 if TYPE_CHECKING:
@@ -122,8 +131,9 @@ def render(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]]) -
 
 def encode_pair(
     tokenizer: PreTrainedTokenizerBase, prompt: str, reply: str, max_length: int, where: str
-) -> tuple[list[int], list[int]]:
-    """input_ids and labels (-100 on the prompt), cut at ``max_length``.
+) -> tuple[list[int], list[int], TokenCount]:
+    """input_ids and labels (-100 on the prompt), cut at ``max_length``, and the token count
+    (prompt first, reply second: only the reply is ever cut).
 
     Prompt and reply are tokenised separately so the boundary is exact (a BPE merge across it
     would blur which tokens are the reply's).
@@ -137,7 +147,14 @@ def encode_pair(
         )
     ids = (p + r)[:max_length]
     labels = ([IGNORE] * len(p) + r)[:max_length]
-    return ids, labels
+    count = TokenCount(
+        total=len(p) + len(r),
+        kept=len(ids),
+        first=len(p),
+        second=len(r),
+        second_cut=len(ids) < len(p) + len(r),
+    )
+    return ids, labels, count
 
 
 class Summarization:
@@ -145,6 +162,34 @@ class Summarization:
     main_metric = "rougeL"
     greater_is_better = True
     peft_task_type = "CAUSAL_LM"  # PEFT LoraConfig.task_type
+    auto_class = "AutoModelForCausalLM"
+    head_labels: int | None = None
+    label_set = False
+    card = CardTemplate(
+        "summarization",
+        'pipe([{"role": "user", "content": "Summarise in one sentence: ..."}], max_new_tokens=64)',
+        pipeline="text-generation",
+    )
+    starter = StarterConfig(
+        name="summarization",
+        data="""\
+  builtin: synthetic-summarization   # rows {{id, input, output}} or {{messages: [...]}}
+  prompt_template: "Summarise this report in one sentence.\\n\\n{{input}}"
+  max_length: 128          # prompt + reply tokens; the loss is on the reply only
+  max_new_tokens: 24       # generated per example at evaluation (ROUGE)
+  id_column: id
+""",
+        model="smollm2",
+        strategy="""\
+  kind: lora               # the default for summarization/SFT
+  lora: {{r: 8, alpha: 16, dropout: 0.05, target_modules: all-linear}}
+""",
+        epochs=3,
+        learning_rate="1.0e-3",
+    )
+    eval_templates: tuple[EvalTemplate, ...] = (
+        EvalTemplate("summarization", "long inputs are truncated; judge length buckets separately"),
+    )
 
     def prepare(
         self,
@@ -164,16 +209,20 @@ class Summarization:
         prompts: dict[str, list[str]] = {}
         inputs: dict[str, list[str]] = {}
         golds: dict[str, list[str]] = {}
+        counts: dict[str, list[TokenCount]] = {}
         for split, df in data.splits.items():
             src = source_name(data, split)
             ids[split] = row_ids(df, dc.id_column, src)
             cols: dict[str, list[Any]] = {"input_ids": [], "attention_mask": [], "labels": []}
-            prompts[split], inputs[split], golds[split] = [], [], []
+            prompts[split], inputs[split], golds[split], counts[split] = [], [], [], []
             for i, (_, row) in enumerate(df.iterrows()):
                 where = f"{src}: row {i}"
                 messages = row_messages(row, dc, where)
                 prompt, reply = render(tokenizer, messages)
-                input_ids, labels = encode_pair(tokenizer, prompt, reply, dc.max_length, where)
+                input_ids, labels, count = encode_pair(
+                    tokenizer, prompt, reply, dc.max_length, where
+                )
+                counts[split].append(count)
                 cols["input_ids"].append(input_ids)
                 cols["attention_mask"].append([1] * len(input_ids))
                 cols["labels"].append(labels)
@@ -195,19 +244,20 @@ class Summarization:
             },
             selection=("loss", False),  # ROUGE needs generation: the eval loss picks checkpoints
             check_texts=inputs,
+            tokens=counts,
         )
 
     def build_model(
         self, model_path: str, prepared: Prepared, config: RunConfig
     ) -> PreTrainedModel:
         return from_base(
-            "AutoModelForCausalLM",
+            self.auto_class,
             model_path,
             config,
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved("AutoModelForCausalLM", model_dir, config)
+        return load_saved(self.auto_class, model_dir, config)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorForSeq2Seq

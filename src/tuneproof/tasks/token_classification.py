@@ -18,7 +18,11 @@ import numpy as np
 from tuneproof.data.load import require_columns
 from tuneproof.errors import UserError
 from tuneproof.tasks.base import (
+    CardTemplate,
+    EvalTemplate,
     Prepared,
+    StarterConfig,
+    TokenCount,
     from_base,
     load_saved,
     metrics_through_rows,
@@ -151,6 +155,25 @@ class TokenClassification:
     main_metric = "f1"  # entity F1 for BIO tags; ``Prepared.main_metric`` says accuracy for POS
     greater_is_better = True
     peft_task_type = "TOKEN_CLS"  # PEFT LoraConfig.task_type
+    auto_class = "AutoModelForTokenClassification"
+    head_labels: int | None = None
+    label_set = True
+    card = CardTemplate("token-classification", 'pipe("Ada Lovelace was born in London.")')
+    starter = StarterConfig(
+        name="ner",
+        data="""\
+  builtin: synthetic-ner   # real POS data: builtin: pos-en-wsj (English WSJ, Penn tags)
+  tokens_column: tokens    # a list of words per row (JSONL), or CoNLL / word/TAG text files
+  tags_column: tags        # one tag per word; BIO tags → entity F1, others → token accuracy
+  id_column: id
+  max_length: 64
+""",
+    )
+    eval_templates: tuple[EvalTemplate, ...] = (
+        EvalTemplate(
+            "token-classification", "entity names differ per language and script; swap them"
+        ),
+    )
 
     def prepare(
         self,
@@ -203,10 +226,24 @@ class TokenClassification:
                     )
         datasets: dict[str, Dataset] = {}
         positions: dict[str, list[list[int]]] = {}
+        counts: dict[str, list[TokenCount]] = {}
+        specials = tokenizer.num_special_tokens_to_add(pair=False)
         for split in data.splits:
             enc = tokenizer(
                 tokens[split], is_split_into_words=True, truncation=True, max_length=dc.max_length
             )
+            full = tokenizer(
+                tokens[split], is_split_into_words=True, truncation=False, verbose=False
+            )
+            counts[split] = [
+                TokenCount(
+                    total=len(f),
+                    kept=len(k),
+                    first=len(f) - specials,
+                    first_cut=len(k) < len(f),
+                )
+                for f, k in zip(full["input_ids"], enc["input_ids"], strict=True)
+            ]
             labels, pos = [], []
             for i, row in enumerate(tags[split]):
                 word_ids = enc.word_ids(i)
@@ -225,6 +262,7 @@ class TokenClassification:
             extra={"tokens": tokens, "tags": tags, "positions": positions, "bio": bio},
             main_metric="f1" if bio else "accuracy",
             check_texts={s: [" ".join(t) for t in rows] for s, rows in tokens.items()},
+            tokens=counts,
         )
 
     def build_model(
@@ -232,7 +270,7 @@ class TokenClassification:
     ) -> PreTrainedModel:
         names = prepared.label_names or []
         return from_base(
-            "AutoModelForTokenClassification",
+            self.auto_class,
             model_path,
             config,
             num_labels=len(names),
@@ -241,7 +279,7 @@ class TokenClassification:
         )
 
     def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved("AutoModelForTokenClassification", model_dir, config)
+        return load_saved(self.auto_class, model_dir, config)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorForTokenClassification

@@ -23,8 +23,7 @@ def load_run_model(run_dir: str | Path) -> LoadedRun:
     ``load_trained``, as ``tuneproof eval`` loads it) with its tokenizer."""
     from transformers import AutoTokenizer
 
-    from tuneproof.config import load_config
-    from tuneproof.tasks import get_task
+    from tuneproof.tasks import get_task, load_config
 
     run_dir = Path(run_dir)
     model_dir = run_dir / "model"
@@ -49,8 +48,11 @@ def load_run_model(run_dir: str | Path) -> LoadedRun:
 def predict_texts(
     loaded: LoadedRun, texts: list[str], batch_size: int = 64
 ) -> list[dict[str, Any]]:
-    """Label and probabilities per text, in input order."""
+    """Label, probabilities and token count per text, in input order; ``truncated`` says the
+    text was cut at the run's ``max_length``, counted as the task adapter counts in training."""
     import torch
+
+    from tuneproof.tasks.base import encoding_counts
 
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out: list[dict[str, Any]] = [{} for _ in texts]
@@ -64,8 +66,9 @@ def predict_texts(
                 padding=True,
                 return_tensors="pt",
             )
+            counts = encoding_counts(loaded.tokenizer, [texts[i] for i in idx], None, enc)
             probs = torch.softmax(loaded.model(**enc).logits.float(), dim=-1).numpy()
-            for row, i in zip(probs, idx, strict=True):
+            for row, i, count in zip(probs, idx, counts, strict=True):
                 k = int(row.argmax())
                 out[i] = {
                     "text": texts[i],
@@ -74,5 +77,7 @@ def predict_texts(
                     "probabilities": {
                         n: float(p) for n, p in zip(loaded.label_names, row, strict=True)
                     },
+                    "tokens": count.total,
+                    "truncated": count.truncated,
                 }
     return out

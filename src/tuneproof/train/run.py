@@ -18,7 +18,7 @@ from tuneproof.data.load import LoadedData, load_splits
 from tuneproof.errors import UserError
 from tuneproof.evaluate.metrics import summarize
 from tuneproof.models import BUILTIN_MODELS, resolve_model
-from tuneproof.tasks import Prepared, TaskAdapter, get_task
+from tuneproof.tasks import Prepared, TaskAdapter, TokenCount, get_task
 from tuneproof.tasks.base import checks_view
 from tuneproof.train.manifest import now, start_manifest
 from tuneproof.train.strategy import StrategyInfo, apply_strategy, check_strategy_available
@@ -169,7 +169,9 @@ def run(
 
     checks_summary = None
     if config.checks.enabled and not skip_checks and resume_from is None:
-        checks_summary = run_checks(*checks_view(config, loaded, prepared), tokenizer, output_dir)
+        checks_summary = run_checks(
+            *checks_view(config, loaded, prepared), tokenizer, output_dir, prepared.tokens
+        )
 
     transformers.set_seed(config.training.seed)  # before the head is initialised
     model = task.build_model(model_path, prepared, config)
@@ -264,14 +266,21 @@ def run(
 
 
 def run_checks(
-    config: RunConfig, loaded: LoadedData, tokenizer: Any, output_dir: Path
+    config: RunConfig,
+    loaded: LoadedData,
+    tokenizer: Any,
+    output_dir: Path,
+    token_counts: dict[str, list[TokenCount]] | None = None,
 ) -> dict[str, int] | None:
-    """Data-quality checks before training; findings go into the run directory."""
+    """Data-quality checks before training; findings go into the run directory. The length
+    check reads the adapter's ``token_counts`` (what training truncates)."""
     try:
         from tuneproof.checks import check_run_data
     except ImportError:  # checks module not installed in this build
         return None
-    report = check_run_data(config, loaded, tokenizer=tokenizer, output_dir=output_dir)
+    report = check_run_data(
+        config, loaded, tokenizer=tokenizer, output_dir=output_dir, token_counts=token_counts
+    )
     summary: dict[str, int] = dict(report["summary"])
     fail_on = config.checks.fail_on
     if fail_on != "never" and (
