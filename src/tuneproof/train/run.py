@@ -405,7 +405,7 @@ def stage_dir(output_dir: Path, *, resume: bool) -> Path:
         output_dir.mkdir(parents=True, exist_ok=True)
         return output_dir
     work = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.new-", dir=output_dir.parent))
-    work.chmod(0o755)  # mkdtemp makes 0700; a run directory is meant to be shared
+    work.chmod(0o777 & ~io.current_umask())  # mkdtemp makes 0700; honour the umask
     for name in KEEP_FILES:  # the plan written for this run stays with it
         if (output_dir / name).is_file():
             shutil.copy2(output_dir / name, work / name)
