@@ -121,6 +121,7 @@ def training_kwargs(
         "report_to": "none",  # tuneproof logs to MLflow itself, once, after the run
         "disable_tqdm": True,  # a rich progress bar replaces tqdm
         "dataloader_pin_memory": _has_cuda(),
+        "include_num_input_tokens_seen": "non_padding",  # tokens/s in manifest.json
     }
     if t.gradient_checkpointing:
         kwargs["activation_checkpointing"] = True

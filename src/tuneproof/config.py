@@ -12,6 +12,7 @@ adapters (with the file named in the error); every command loads configs through
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -371,8 +372,63 @@ def parse_config(raw: Any, source: str = "config") -> RunConfig:
         raise UserError(format_validation_error(err, source)) from None
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Load and validate a YAML config; relative data paths resolve against the file's folder."""
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
+
+
+def _override_fields(loc: list[str]) -> list[str] | None:
+    """The keys valid after ``loc`` in RunConfig (None: ``loc`` is a leaf or a free mapping)."""
+    return _section_fields(RunConfig, (*loc, "")) if loc else list(RunConfig.model_fields)
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["training.learning_rate=1e-4", ...]`` applied to a raw config mapping (a copy).
+
+    Values follow YAML scalar rules (``1e-4`` a float, ``true`` a bool, ``null`` None,
+    ``[a, b]`` a list), so ``--set`` means what the same text means in the file. Each key must
+    exist in RunConfig (a typo is a did-you-mean UserError, not a silently ignored setting); the
+    values are validated with the whole config afterwards. Also used by ``sweep``.
+    """
+    import copy
+
+    out = copy.deepcopy(raw)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UserError(f"--set {item!r}: expected KEY=VALUE, e.g. training.learning_rate=1e-4")
+        try:
+            value = yaml.safe_load(text) if text.strip() else None
+        except yaml.YAMLError:
+            value = text
+        if isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+            value = float(value)  # YAML 1.2 reads 1e-4 as a float; PyYAML (1.1) as a string
+        parts = key.split(".")
+        node = out
+        for depth, part in enumerate(parts):
+            valid = _override_fields(parts[:depth])
+            if valid is not None and valid and part not in valid:
+                where = ".".join(parts[: depth + 1])
+                if part in RENAMED_KEYS:
+                    raise UserError(
+                        f"--set {item}: unknown key '{where}'; use {RENAMED_KEYS[part]}"
+                    )
+                hint = did_you_mean(part, valid)
+                raise UserError(f"--set {item}: unknown key '{where}'{hint}")
+            if depth == len(parts) - 1:
+                node[part] = value
+                break
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise UserError(f"--set {item}: '{'.'.join(parts[: depth + 1])}' is not a section")
+            node = child
+    return out
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Load and validate a YAML config; relative data paths resolve against the file's folder
+    (those given with ``--set`` against the current folder, where they were typed)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: config file not found")
@@ -384,11 +440,19 @@ def load_config(path: str | Path) -> RunConfig:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise UserError(f"{path}:{where} invalid YAML: {getattr(err, 'problem', err)}") from None
-    cfg = parse_config(raw, str(path))
+    cwd_paths: set[str] = set()
+    if overrides:
+        if not isinstance(raw, dict):
+            raise UserError(f"{path}: expected a mapping of keys (data:, model:, ...) at top level")
+        raw = apply_overrides(raw, overrides)
+        cwd_paths = {k.split("=", 1)[0].strip().removeprefix("data.") for k in overrides}
+    cfg = parse_config(raw, f"{path} (with --set)" if overrides else str(path))
     base = path.resolve().parent
     for split in ("train", "validation", "test"):
         value = getattr(cfg.data, split)
-        if value:
+        if value and split in cwd_paths:
+            setattr(cfg.data, split, str(Path(os.path.expandvars(value)).expanduser().resolve()))
+        elif value:
             expanded = Path(os.path.expandvars(value)).expanduser()
             setattr(cfg.data, split, str(expanded if expanded.is_absolute() else base / expanded))
     if cfg.name is None:

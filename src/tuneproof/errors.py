@@ -21,3 +21,11 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""``."""
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+class Terminated(BaseException):
+    """Raised by ``tuneproof train``'s SIGTERM handler, so a terminated run unwinds like Ctrl-C
+    (``finally`` blocks run, the manifest records ``failed``). A BaseException, so no
+    ``except Exception`` on the way swallows it."""
+
+    exit_code = 143  # 128 + SIGTERM, what a shell reports for a terminated process

@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from tuneproof.errors import UserError
+
 
 def current_umask() -> int:
     """The process umask (reading it means setting it; set it straight back)."""
@@ -28,6 +30,31 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def ensure_writable(path: str | Path, *, what: str = "--output") -> Path:
+    """Fail fast, before any data is loaded, when ``path`` (a folder to write into, created if
+    missing) cannot be written: a parent that is a regular file, a read-only file system, no
+    permission. Tries to create a temp file in the nearest existing folder instead of trusting
+    ``os.access`` (which says yes to root on a read-only mount). Writes nothing that stays.
+    """
+    path = Path(path)
+    probe = path
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        where = "is a file" if probe == path else f"'{probe}' is a file, not a folder"
+        raise UserError(f"{path}: cannot write here ({where}); choose another {what}")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tuneproof-write-test.", dir=probe)
+    except OSError as err:
+        reason = err.strerror or type(err).__name__
+        raise UserError(f"{path}: cannot write here ({reason}); choose another {what}") from None
+    os.close(fd)
+    os.unlink(tmp)
+    return path
 
 
 @contextmanager

@@ -263,6 +263,9 @@ class Resources(_Record):
     peak_memory_kind: Literal["cuda", "rss"] | None = None
     tokens_per_second: float | None = None
     train_tokens: int | None = None
+    # the planner's estimate for this config (tuneproof.plan.estimate), or why there is none
+    estimated_peak_bytes: int | None = None
+    estimate_note: str | None = None
 
 
 Status = Literal["running", "complete", "failed"]

@@ -19,6 +19,7 @@ from tuneproof.train import run
 
 RUN_FILES = {
     "config.yaml",
+    "lint.json",
     "manifest.json",
     "metrics.json",
     "predictions.jsonl",

@@ -10,7 +10,7 @@ in :data:`CHECKS`; :func:`check_data` runs them, :mod:`.report` writes checks.js
     >>> write_report(report, "runs/x")
 """
 
-from tuneproof.checks.api import check_data, check_run_data, selected_checks
+from tuneproof.checks.api import check_data, check_run_data, run_data_checks, selected_checks
 from tuneproof.checks.base import (
     Check,
     CheckContext,
@@ -41,6 +41,7 @@ __all__ = [
     "check_data",
     "check_run_data",
     "render_markdown",
+    "run_data_checks",
     "selected_checks",
     "summary_table",
     "verdict",

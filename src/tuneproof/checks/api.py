@@ -20,7 +20,7 @@ from tuneproof.checks.base import (
     SplitInfo,
 )
 from tuneproof.checks.registry import CHECKS
-from tuneproof.data.load import SourceInfo, require_columns
+from tuneproof.data.load import SourceInfo, label_values, require_columns, row_ids
 from tuneproof.errors import UserError, did_you_mean
 
 if TYPE_CHECKING:
@@ -51,7 +51,9 @@ def validate_columns(
     sources: Mapping[str, SourceInfo] | None = None,
     keys: Mapping[str, str] | None = None,
 ) -> None:
-    """One-line UserError naming the file (or split), the missing column and the key to set.
+    """One-line UserError naming the file (or split), the missing column and the key to set;
+    duplicate ids and empty labels are refused through the same functions the task adapters use
+    (``data.load.row_ids``/``label_values``), so ``check``, ``train`` and ``eval`` agree.
 
     ``keys`` says how the user sets each column (``{"text": "--text"}`` on the command line,
     ``data.text_column`` in a config); the label column is needed in train only, so unlabelled
@@ -63,10 +65,12 @@ def validate_columns(
     for split, df in splits.items():
         where = sources[split].path if sources and split in sources else f"split '{split}'"
         require_columns(df, [text_column], where, keys["text"])
-        if id_column is not None:
-            require_columns(df, [id_column], where, keys["id"])
-        if label_column is not None and (split == "train" or "train" not in splits):
-            require_columns(df, [label_column], where, keys["label"])
+        row_ids(df, id_column, where, keys["id"])  # duplicate ids: refused as by train
+        if label_column is not None and (
+            split == "train" or "train" not in splits or label_column in df
+        ):
+            # the same reader as the task adapters': an empty label is refused, never a class
+            label_values(df, label_column, where, keys["label"])
 
 
 def check_data(
@@ -174,8 +178,24 @@ def check_run_data(
     output_dir: str | Path,
     token_counts: Mapping[str, Sequence[TokenCount]] | None = None,
 ) -> dict[str, Any]:
-    """The checks `tuneproof train` runs first: write checks.json + checks.md into the run
-    directory and return the checks.json document.
+    """The checks of a run written into its directory (checks.json + checks.md); returns the
+    checks.json document."""
+    from tuneproof.checks.report import write_report
+
+    report = run_data_checks(config, loaded, tokenizer=tokenizer, token_counts=token_counts)
+    write_report(report, output_dir)
+    return report.to_dict()
+
+
+def run_data_checks(
+    config: RunConfig,
+    loaded: LoadedData,
+    *,
+    tokenizer: Any,
+    token_counts: Mapping[str, Sequence[TokenCount]] | None = None,
+) -> CheckReport:
+    """The checks `tuneproof train` runs first, in memory: the gate (``checks.fail_on``) decides
+    on this report before anything is deleted or written.
 
     Label checks run for sequence classification only (other tasks' labels are tags, spans or
     scores, not classes). ``token_counts`` are the task adapter's (``Prepared.tokens``): the
@@ -199,7 +219,4 @@ def check_run_data(
         options=CheckOptions(seed=config.training.seed, skip=tuple(config.checks.skip)),
         token_counts=token_counts,
     )
-    from tuneproof.checks.report import write_report
-
-    write_report(report, output_dir)
-    return report.to_dict()
+    return report

@@ -16,7 +16,7 @@ import typer
 
 from tuneproof.cli import check, evaluate, plan, report, run, tokens
 from tuneproof.cli._common import err_console
-from tuneproof.errors import UserError
+from tuneproof.errors import Terminated, UserError
 
 app = typer.Typer(
     name="tuneproof",
@@ -71,3 +71,6 @@ def main() -> None:
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(130)
+    except Terminated:
+        err_console.print("terminated (SIGTERM)")
+        sys.exit(Terminated.exit_code)

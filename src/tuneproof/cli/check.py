@@ -65,6 +65,12 @@ def check(
         int | None,
         typer.Option(min=1, help="tokens kept per text [default: config's data.max_length]"),
     ] = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="override a config value, e.g. checks.skip=[leakage] (repeatable)"
+        ),
+    ] = None,
 ) -> None:
     """Find duplicates, train→test leakage, label problems, length, language, script and encoding
     issues; write checks.json + checks.md and print a summary.
@@ -74,17 +80,21 @@ def check(
     script_mix, encoding_noise (docs/checks.md).
     Example: `tuneproof check --train train.csv --test test.csv --text sentence --fail-on error`
     """
+    from tuneproof import io
     from tuneproof.checks import CheckOptions, check_data, summary_table, write_report
     from tuneproof.checks.api import selected_checks, validate_columns
 
+    io.ensure_writable(output)  # before any data is loaded
     selected_checks(CheckOptions(skip=tuple(skip or ())))  # bad --skip names fail first
     files = {"train": train, "validation": validation, "test": test}
     if config is not None and any(files.values()):
         raise UserError(
             f"{config}: give either a config or --train/--validation/--test files, not both"
         )
+    if overrides and config is None:
+        raise UserError("--set needs a config; give CONFIG (tuneproof check run.yaml --set ...)")
     if config is not None:
-        inputs = _from_config(config, tokenizer, max_length)
+        inputs = _from_config(config, tokenizer, max_length, overrides or ())
     elif train is not None:
         inputs = _from_files(files, text, label, id_column, tokenizer, max_length)
     else:
@@ -104,7 +114,7 @@ def check(
         sources=inputs.sources,
         tokenizer=inputs.tokenizer,
         max_length=inputs.max_length,
-        options=CheckOptions(skip=tuple(skip or ()), seed=inputs.seed),
+        options=CheckOptions(skip=(*inputs.skip, *(skip or ())), seed=inputs.seed),
         token_counts=inputs.token_counts,
     )
     json_path, md_path = write_report(report, output)
@@ -133,17 +143,29 @@ class _Inputs:
     fail_on: Severity | None = None
     seed: int = 0
     token_counts: dict[str, list[TokenCount]] | None = None  # the task adapter's
+    skip: tuple[str, ...] = ()  # the config's checks.skip, as `train` honours it
 
 
-def _from_config(config: Path, tokenizer: str | None, max_length: int | None) -> _Inputs:
+def _from_config(
+    config: Path,
+    tokenizer: str | None,
+    max_length: int | None,
+    overrides: tuple[str, ...] | list[str],
+) -> _Inputs:
     from tuneproof.data.load import load_splits
     from tuneproof.tasks import load_config
 
-    cfg = load_config(config)
+    cfg = load_config(config, overrides)
     loaded = load_splits(cfg.data)
     tok = _load_tokenizer(tokenizer or cfg.model.name, cfg.model.trust_remote_code)
     counts = None
-    if cfg.task != "sequence-classification":
+    if cfg.task == "sequence-classification" and tok is not None:
+        # the same validation `tuneproof train` runs (labels in every split, ids, label set)
+        from tuneproof.tasks import get_task
+
+        prepared = get_task(cfg.task).prepare(loaded, cfg, tok)
+        counts = prepared.tokens if max_length is None else None
+    elif cfg.task != "sequence-classification":
         # Check the same one-text-per-row view `tuneproof train` checks (tokens joined,
         # question + context, prompt, ...), which the task builds with the tokenizer.
         if tok is None:
@@ -171,6 +193,7 @@ def _from_config(config: Path, tokenizer: str | None, max_length: int | None) ->
         fail_on=None if cfg.checks.fail_on == "never" else cfg.checks.fail_on,
         seed=cfg.training.seed,
         token_counts=counts,
+        skip=tuple(cfg.checks.skip),
     )
 
 

@@ -244,6 +244,10 @@ def plan(
     from tuneproof.plan.memory import parse_size
     from tuneproof.plan.strategy import PlanInputs, make_plan, parse_duration, run_config_yaml
 
+    if output is not None:
+        io.ensure_writable(output)  # before the model is resolved and traced
+    if emit_config is not None:
+        io.ensure_writable(emit_config.parent, what="--emit-config")
     if emit_config is not None and emit_config.exists() and not force:
         raise UserError(f"{emit_config}: already exists; pass --force to replace it")
     inputs = PlanInputs(

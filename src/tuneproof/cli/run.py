@@ -26,12 +26,13 @@ def init(
 
     Example: `tuneproof init -o my-run.yaml && tuneproof train my-run.yaml`
     """
+    from tuneproof import io
     from tuneproof.tasks.templates import starter_config
 
+    io.ensure_writable(output.parent, what="-o")
     text = starter_config(task)
     if output.exists() and not force:
         raise UserError(f"{output}: already exists; pass --force to replace it or -o another path")
-    from tuneproof import io
 
     io.write_text(output, text)
     console.print(f"wrote [bold]{output}[/] ({task}); next: [bold]tuneproof train {output}[/]")
@@ -47,6 +48,14 @@ def train(
     ] = False,
     overwrite: Annotated[bool, typer.Option(help="replace an existing run directory")] = False,
     skip_checks: Annotated[bool, typer.Option(help="do not run data checks first")] = False,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="override a config value, e.g. training.learning_rate=1e-4 (repeatable; "
+            "YAML values; validated like the file)",
+        ),
+    ] = None,
     tracking_uri: Annotated[
         str | None,
         typer.Option(help="MLflow tracking URI [default: $MLFLOW_TRACKING_URI or ./mlflow.db]"),
@@ -54,14 +63,16 @@ def train(
 ) -> None:
     """Train and evaluate from one YAML config; write a reproducible run directory.
 
-    The run directory holds config.yaml (resolved), manifest.json (versions, data sha256, git
-    commit, command), checks.json, metrics.json, predictions.jsonl and model/.
-    Example: `tuneproof train examples/polarity-lora.yaml -o runs/lora`
+    The run directory holds config.yaml (resolved, with any --set applied), manifest.json
+    (versions, data sha256, git commit, command, status, peak memory and tokens/s), lint.json,
+    checks.json, metrics.json, predictions.jsonl and model/. Every check runs before anything is
+    written; --overwrite swaps the new run in only once it completes.
+    Example: `tuneproof train examples/polarity-lora.yaml -o runs/lora --set training.epochs=1`
     """
     from tuneproof.tasks import load_config
     from tuneproof.train import run
 
-    cfg = load_config(config)
+    cfg = load_config(config, overrides or ())
     out = output or Path("runs") / (cfg.name or config.stem)
     result = run(
         cfg,

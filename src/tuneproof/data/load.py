@@ -128,6 +128,53 @@ def require_columns(df: pd.DataFrame, columns: Iterable[str], where: str, key: s
             raise UserError(f"{where}: no column '{col}'{hint}; columns are: {cols}{fix}")
 
 
+def _is_blank(v: object) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and v != v:  # NaN: an empty cell in parquet/JSON
+        return True
+    return isinstance(v, str) and not v.strip()
+
+
+def label_values(df: pd.DataFrame, column: str, where: str, key: str = "") -> list[str]:
+    """The label column as strings. An empty cell is a UserError naming the row: an empty label
+    is never a class (``check``, ``train`` and ``eval`` all read labels through here)."""
+    require_columns(df, [column], where, key)
+    values = df[column].tolist()
+    for i, v in enumerate(values):
+        if _is_blank(v):
+            raise UserError(
+                f"{where}: row {row_name(df, i)}: label '{column}' is empty; an empty label is "
+                "not a class: fill it or drop the row"
+            )
+    return [str(v) for v in values]
+
+
+def row_name(df: pd.DataFrame, position: int) -> str:
+    """How a row is named to the user and in every output: its index label (the row in the file;
+    after ``data.split``, the row of the original train file)."""
+    return str(df.index[position])
+
+
+def row_ids(
+    df: pd.DataFrame, id_column: str | None, where: str, key: str = "data.id_column"
+) -> list[str]:
+    """Ids from the id column when given, else the row's index (its row in the file), as strings;
+    duplicate ids are a UserError. Checks and predictions name rows by these, so they agree
+    also when ``data.split`` cut the splits from one file."""
+    if id_column is None:
+        return [str(v) for v in df.index.tolist()]
+    require_columns(df, [id_column], where, key)
+    ids = [str(v) for v in df[id_column].tolist()]
+    if len(set(ids)) != len(ids):
+        seen: set[str] = set()
+        dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
+        raise UserError(
+            f"{where}: id '{dup}' appears more than once in '{id_column}'; ids must be unique"
+        )
+    return ids
+
+
 def load_splits(data: DataConfig) -> LoadedData:
     """Load train/validation/test as configured (files, a built-in dataset or a HF dataset).
 

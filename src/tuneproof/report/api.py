@@ -13,6 +13,7 @@ from tuneproof.report.baseline import BaselineComparison, compare_to_baseline
 from tuneproof.report.bundle import RunEvidence, curves, load_evidence, validation_values
 from tuneproof.report.charts import line_chart, slice_chart
 from tuneproof.report.limitations import HIGH_STRESS_FAILURE, Limitation, draft_limitations
+from tuneproof.report.memory import memory_figures
 from tuneproof.report.modelcard import ModelCardText, render_model_card, write_model_card
 from tuneproof.report.pr import render_pr
 from tuneproof.report.render import render
@@ -111,6 +112,7 @@ def report_context(
         "script": repro_script(ev, repro),
         "curves": curve_table(ev),
         "plan_md": demote_headings(ev.plan_md, 2) if ev.plan_md else None,
+        "memory": memory_figures(ev.run_dir),
         "plan_md_inert": escape_raw_html(demote_headings(ev.plan_md, 2)) if ev.plan_md else None,
         "card": card,
         "missing": missing,

@@ -59,9 +59,10 @@ def parse_config(raw: Any, source: str = "config") -> RunConfig:
     return check_task(_parse_config(raw, source), source)
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """``tuneproof.config.load_config`` with the task checked against the registry."""
-    return check_task(_load_config(path), str(path))
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """``tuneproof.config.load_config`` (with ``--set`` overrides) and the task checked against
+    the registry."""
+    return check_task(_load_config(path, overrides), str(path))
 
 
 __all__ = [

@@ -1,5 +1,8 @@
 """Sequence classification: one text (or a text pair) → one label."""
 
+# ``row_ids`` lives in data.load (one validation path for check, train and eval); other task
+# adapters import it from here.
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from tuneproof.data.load import require_columns
+from tuneproof.data.load import label_values, require_columns, row_ids
 from tuneproof.errors import UserError
 from tuneproof.tasks.base import (
     CardTemplate,
@@ -38,21 +41,6 @@ def _texts(df: pd.DataFrame, column: str, where: str) -> list[str]:
                 raise UserError(f"{where}: row {i}: '{column}' is empty; fill it or drop the row")
             values[i] = str(v)
     return values
-
-
-def row_ids(df: pd.DataFrame, id_column: str | None, where: str) -> list[str]:
-    """Ids from the id column when given, else the 0-based row index, as strings."""
-    if id_column is None:
-        return [str(i) for i in range(len(df))]
-    require_columns(df, [id_column], where, "data.id_column")
-    ids = [str(v) for v in df[id_column].tolist()]
-    if len(set(ids)) != len(ids):
-        seen: set[str] = set()
-        dup = next(i for i in ids if i in seen or seen.add(i))  # type: ignore[func-returns-value]
-        raise UserError(
-            f"{where}: id '{dup}' appears more than once in '{id_column}'; ids must be unique"
-        )
-    return ids
 
 
 def label_set(train_labels: list[str], configured: list[str] | None) -> list[str]:
@@ -164,7 +152,7 @@ class SequenceClassification:
             require_columns(df, cols, where, "data.text_column / data.label_column")
             texts[split] = _texts(df, dc.text_column, where)
             pairs[split] = _texts(df, dc.text_pair_column, where) if dc.text_pair_column else None
-            labels[split] = [str(v) for v in df[dc.label_column].tolist()]
+            labels[split] = label_values(df, dc.label_column, where, "data.label_column")
             ids[split] = row_ids(df, dc.id_column, where)
         if label_names is not None:
             names = list(label_names)

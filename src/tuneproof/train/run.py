@@ -7,7 +7,14 @@ run-directory contract (docs/architecture.md) atomically.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from tuneproof import io, rundir
 from tuneproof.config import RunConfig
 from tuneproof.data.load import LoadedData, load_splits
-from tuneproof.errors import UserError
+from tuneproof.errors import Terminated, UserError
 from tuneproof.evaluate.metrics import summarize
 from tuneproof.models import BUILTIN_MODELS, resolve_model
 from tuneproof.tasks import Prepared, TaskAdapter, TokenCount, get_task
@@ -25,6 +32,9 @@ from tuneproof.train.strategy import StrategyInfo, apply_strategy, check_strateg
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from tuneproof.checks.base import CheckReport
+    from tuneproof.plan.args import LintReport
 
 # Files written before training (by `tuneproof plan`) that a new run keeps.
 KEEP_FILES = ("plan.md",)
@@ -44,15 +54,22 @@ class RunResult:
     timing: dict[str, float] = field(default_factory=dict)
 
 
-def check_output_dir(output_dir: Path, *, resume: bool, overwrite: bool) -> Path | None:
+def check_output_dir(
+    output_dir: Path, *, resume: bool, overwrite: bool, note: Callable[[str], None] | None = None
+) -> Path | None:
     """Refuse to clobber a run; on resume, return the checkpoint to continue from."""
     # A folder holding only the plan (`tuneproof plan -o`) is where the run is meant to go.
     exists = output_dir.exists() and any(p.name not in KEEP_FILES for p in output_dir.iterdir())
     if resume:
-        ckpt = last_checkpoint(output_dir)
+        if run_status(output_dir) == "complete":
+            raise UserError(
+                f"{output_dir}: the run is already complete (manifest.json status: complete); "
+                "nothing to resume. Pass --overwrite to train it again"
+            )
+        ckpt = last_checkpoint(output_dir, note=note)
         if ckpt is None:
             raise UserError(
-                f"{output_dir}: no checkpoint to resume from; run without --resume "
+                f"{output_dir}: no complete checkpoint to resume from; run without --resume "
                 "(and with --overwrite to start again)"
             )
         return ckpt
@@ -64,14 +81,61 @@ def check_output_dir(output_dir: Path, *, resume: bool, overwrite: bool) -> Path
     return None
 
 
-def last_checkpoint(output_dir: Path) -> Path | None:
-    from transformers.trainer_utils import get_last_checkpoint
+def run_status(output_dir: Path) -> str | None:
+    """``status`` of the run's manifest.json (None without one); a corrupt one is an error."""
+    manifest = rundir.read_optional(output_dir, rundir.Manifest)
+    return manifest.status if manifest is not None else None
 
+
+def last_checkpoint(output_dir: Path, note: Callable[[str], None] | None = None) -> Path | None:
+    """The newest *complete* checkpoint. A kill during a save leaves a ``checkpoint-N`` folder
+    without ``trainer_state.json`` or with a truncated weight/optimizer file; transformers'
+    ``get_last_checkpoint`` only looks at names, so each candidate is validated, newest first,
+    and an incomplete one is skipped with a message."""
     ckpts = output_dir / "checkpoints"
     if not ckpts.is_dir():
         return None
-    found = get_last_checkpoint(str(ckpts))
-    return Path(found) if found else None
+    candidates = sorted(
+        (p for p in ckpts.iterdir() if p.is_dir() and p.name.startswith("checkpoint-")),
+        key=lambda p: int(p.name.split("-")[-1]) if p.name.split("-")[-1].isdigit() else -1,
+        reverse=True,
+    )
+    for ckpt in candidates:
+        problem = checkpoint_problem(ckpt)
+        if problem is None:
+            return ckpt
+        if note is not None:
+            note(f"skipping {ckpt.name}: incomplete ({problem}); it was cut off while saving")
+    return None
+
+
+def checkpoint_problem(ckpt: Path) -> str | None:
+    """Why ``ckpt`` cannot be resumed from, or None when it is complete."""
+    import zipfile
+
+    state = ckpt / "trainer_state.json"
+    if not state.is_file():
+        return "no trainer_state.json"
+    try:
+        json.loads(state.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return "trainer_state.json does not parse"
+    weights = [*ckpt.glob("*.safetensors"), *ckpt.glob("*.bin")]
+    if not weights:
+        return "no model weights"
+    for f in sorted(ckpt.iterdir()):
+        if f.suffix == ".safetensors":
+            from safetensors import safe_open
+
+            try:
+                with safe_open(str(f), framework="pt") as st:  # checks header vs. file size
+                    list(st.keys())
+            except Exception as err:  # safetensors raises its own error types
+                return f"{f.name} is unreadable ({str(err).splitlines()[0][:80]})"
+        elif f.suffix in (".pt", ".pth", ".bin") and not zipfile.is_zipfile(f):
+            # torch.save writes a zip; a truncated one has no central directory at its end
+            return f"{f.name} is truncated or not a torch file"
+    return None
 
 
 def load_tokenizer(model_path: str, config: RunConfig) -> Any:
@@ -99,8 +163,49 @@ def prepare(config: RunConfig, task: TaskAdapter) -> tuple[LoadedData, str, Any,
     loaded = load_splits(config.data)
     model_path = resolve_model(config.model.name, revision=config.model.revision)
     tokenizer = load_tokenizer(model_path, config)
+    check_max_length(config, model_path)
     prepared = task.prepare(loaded, config, tokenizer)
     return loaded, model_path, tokenizer, prepared
+
+
+# Models whose position ids start after the padding index (``pad_token_id + 1``): two of the
+# ``max_position_embeddings`` rows are never used for tokens.
+_OFFSET_POSITIONS = ("roberta", "xlm-roberta", "camembert", "longformer", "mpnet", "data2vec-text")
+
+
+def position_limit(model_config: Any) -> int | None:
+    """Tokens the model can take (None when it has no absolute positions, e.g. T5)."""
+    for attr in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+        value = getattr(model_config, attr, None)
+        if isinstance(value, int) and value > 0:
+            if getattr(model_config, "model_type", None) in _OFFSET_POSITIONS:
+                value -= int(getattr(model_config, "pad_token_id", None) or 1) + 1
+            return value
+    return None
+
+
+def check_max_length(config: RunConfig, model_path: str) -> None:
+    """``data.max_length`` beyond the model's positions would fail (or read garbage position
+    embeddings) mid-training: refuse it before anything is written."""
+    from transformers import AutoConfig
+
+    try:
+        model_config = AutoConfig.from_pretrained(
+            model_path,
+            revision=config.model.revision,
+            trust_remote_code=config.model.trust_remote_code,
+        )
+    except (OSError, ValueError) as err:
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
+        raise UserError(
+            f"model.name '{config.model.name}': cannot load its config ({first})"
+        ) from None
+    limit = position_limit(model_config)
+    if limit is not None and config.data.max_length > limit:
+        raise UserError(
+            f"data.max_length: {config.data.max_length} is longer than the {limit} positions of "
+            f"model '{config.model.name}'; use data.max_length <= {limit}"
+        )
 
 
 def run(
@@ -124,13 +229,18 @@ def run(
     from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
     from tuneproof.arguments import training_kwargs
+    from tuneproof.train.measure import Measure
     from tuneproof.train.progress import RichProgressCallback
 
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()  # we report what matters ourselves
     output_dir = Path(output_dir)
+    io.ensure_writable(output_dir)  # a read-only target fails before any data is loaded
     task = get_task(config.task)
-    resume_from = check_output_dir(output_dir, resume=resume, overwrite=overwrite)
+    bar = RichProgressCallback(console)
+    resume_from = check_output_dir(
+        output_dir, resume=resume, overwrite=overwrite, note=_note(bar.console)
+    )
     if resume_from is not None:
         _same_config_or_fail(output_dir, config)
     loaded, model_path, tokenizer, prepared = prepare(config, task)
@@ -148,15 +258,16 @@ def run(
             "data: no validation split for training.eval_strategy "
             f"'{kwargs['eval_strategy']}'; set data.validation, data.split, or eval_strategy: no"
         )
+    checks = None
+    if config.checks.enabled and not skip_checks and resume_from is None:
+        checks = run_checks(*checks_view(config, loaded, prepared), tokenizer, prepared.tokens)
+    lint = lint_arguments(kwargs, config, train_rows=len(prepared.datasets["train"]))
+    estimate = memory_estimate(config, prepared, _note(bar.console))
 
-    # --- from here on, the run directory is written ---------------------------------------
-    if not resume and output_dir.exists():
-        for child in output_dir.iterdir():
-            if child.name in KEEP_FILES:
-                continue
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    rundir.write_config(output_dir, config)
+    # --- from here on, files are written (into a sibling folder when replacing a run) -----
+    work = stage_dir(output_dir, resume=resume_from is not None)
+    kwargs["output_dir"] = str(work / "checkpoints")
+    rundir.write_config(work, config)
     manifest = start_manifest(
         seed=config.training.seed,
         data={k: v.to_dict() for k, v in loaded.sources.items()},
@@ -165,133 +276,256 @@ def run(
     )
     if resume_from is not None:
         manifest.resumed_from = resume_from.name
-    rundir.write(output_dir, manifest)
-
+    manifest.resources = estimate
+    rundir.write(work, manifest)
+    rundir.write(work, lint_record(lint))
     checks_summary = None
-    if config.checks.enabled and not skip_checks and resume_from is None:
-        checks_summary = run_checks(
-            *checks_view(config, loaded, prepared), tokenizer, output_dir, prepared.tokens
+    if checks is not None:
+        from tuneproof.checks.report import write_report
+
+        write_report(checks, work)
+        checks_summary = dict(checks.summary.to_dict())
+
+    with failure_recorded(work, output_dir, manifest), sigterm_raises():
+        transformers.set_seed(config.training.seed)  # before the head is initialised
+        model = task.build_model(model_path, prepared, config)
+        model, strategy = apply_strategy(
+            model,
+            config.strategy,
+            config.task,
+            gradient_checkpointing=config.training.gradient_checkpointing,
         )
 
-    transformers.set_seed(config.training.seed)  # before the head is initialised
-    model = task.build_model(model_path, prepared, config)
-    model, strategy = apply_strategy(
-        model,
-        config.strategy,
-        config.task,
-        gradient_checkpointing=config.training.gradient_checkpointing,
-    )
+        measure = Measure()
+        callbacks = [bar, measure, *(callbacks or [])]
+        progressive = None
+        if config.strategy.kind == "progressive":  # the schedule prints beside the progress bar
+            from tuneproof.train.progressive import ProgressiveUnfreezing
 
-    bar = RichProgressCallback(console)
-    callbacks = [bar, *(callbacks or [])]
-    progressive = None
-    if config.strategy.kind == "progressive":  # the schedule prints beside the progress bar
-        from tuneproof.train.progressive import ProgressiveUnfreezing
+            progressive = ProgressiveUnfreezing(model, config.strategy, bar.console)
+            callbacks.insert(1, progressive)
+        if kwargs["load_best_model_at_end"] and config.training.early_stopping_patience:
+            callbacks.append(EarlyStoppingCallback(config.training.early_stopping_patience))
+        trainer = Trainer(
+            model=model,
+            args=TrainingArguments(**kwargs),
+            train_dataset=prepared.datasets["train"],
+            eval_dataset=prepared.datasets.get("validation"),
+            processing_class=tokenizer,
+            data_collator=task.collator(tokenizer),
+            compute_metrics=task.compute_metrics(prepared, "validation"),
+            callbacks=callbacks,
+        )
+        for default in (PrinterCallback, ProgressCallback):  # the rich bar replaces both
+            trainer.remove_callback(default)
+        train_out = trainer.train(
+            resume_from_checkpoint=str(resume_from) if resume_from is not None else None
+        )
 
-        progressive = ProgressiveUnfreezing(model, config.strategy, bar.console)
-        callbacks.insert(1, progressive)
-    if kwargs["load_best_model_at_end"] and config.training.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(config.training.early_stopping_patience))
-    trainer = Trainer(
-        model=model,
-        args=TrainingArguments(**kwargs),
-        train_dataset=prepared.datasets["train"],
-        eval_dataset=prepared.datasets.get("validation"),
-        processing_class=tokenizer,
-        data_collator=task.collator(tokenizer),
-        compute_metrics=task.compute_metrics(prepared, "validation"),
-        callbacks=callbacks,
-    )
-    for default in (PrinterCallback, ProgressCallback):  # the rich bar replaces both
-        trainer.remove_callback(default)
-    train_out = trainer.train(
-        resume_from_checkpoint=str(resume_from) if resume_from is not None else None
-    )
-
-    # --- evaluate and write the run's files ----------------------------------------------
-    eval_split = "test" if "test" in prepared.datasets else "validation"
-    trainer.compute_metrics = None  # the metrics come from the rows below, not from predict()
-    rows = task.predict_rows(trainer, prepared, eval_split)
-    # point metrics plus seeded bootstrap intervals, the same as `tuneproof eval` computes
-    summary = summarize(rows, task, seed=config.training.seed, main_metric=main_metric)
-    val_metrics: dict[str, Any] = {}
-    if has_eval and eval_split != "validation":
-        # compute_metrics may be split-specific (QA maps features back to that split's rows)
-        trainer.compute_metrics = task.compute_metrics(prepared, "validation")
-        val_metrics = _strip_timing(trainer.evaluate())
-    timing = {k: float(v) for k, v in train_out.metrics.items() if any(t in k for t in TIMING_KEYS)}
-    metrics = rundir.Metrics.model_validate(
-        {
-            "task": config.task,
-            "main_metric": main_metric,
-            "split": eval_split,
-            "overall": summary["overall"],
-            "validation": _unprefix(val_metrics, "eval"),
-            "training": {
-                "global_step": trainer.state.global_step,
-                "epochs": trainer.state.epoch,
-                # Mean of the logged step losses: HF's own train_loss only covers the steps since a
-                # resume, so a resumed run would report a different figure for the same training.
-                "train_loss": _mean_logged_loss(trainer.state.log_history),
-                "best_checkpoint": _relative(trainer.state.best_model_checkpoint, output_dir),
-                "best_metric": trainer.state.best_metric,
-                **strategy.to_dict(),
-                **({"progressive": progressive.to_dict()} if progressive is not None else {}),
-            },
-            "history": [
-                _strip_timing(r) for r in trainer.state.log_history if "train_loss" not in r
-            ],
-            "slices": summary["slices"],
+        # --- evaluate and write the run's files ------------------------------------------
+        eval_split = "test" if "test" in prepared.datasets else "validation"
+        trainer.compute_metrics = None  # the metrics come from the rows below, not predict()
+        rows = task.predict_rows(trainer, prepared, eval_split)
+        # point metrics plus seeded bootstrap intervals, the same as `tuneproof eval` computes
+        summary = summarize(rows, task, seed=config.training.seed, main_metric=main_metric)
+        val_metrics: dict[str, Any] = {}
+        if has_eval and eval_split != "validation":
+            # compute_metrics may be split-specific (QA maps features back to that split's rows)
+            trainer.compute_metrics = task.compute_metrics(prepared, "validation")
+            val_metrics = _strip_timing(trainer.evaluate())
+        timing = {
+            k: float(v) for k, v in train_out.metrics.items() if any(t in k for t in TIMING_KEYS)
         }
-    )
-    with io.atomic_dir(output_dir / "model") as tmp:
-        trainer.save_model(str(tmp))
-        tokenizer.save_pretrained(str(tmp))
-        if (tmp / "adapter_config.json").exists():
-            save_adapter_base(trainer.model, tmp, config.model.name)
-    rundir.write_predictions(output_dir, rows)
-    rundir.write(output_dir, metrics)
-
-    result = RunResult(output_dir, metrics, strategy, checks_summary=checks_summary, timing=timing)
-    if config.tracking.enabled:
-        result.tracking_uri, result.tracking_run_id = _track(
-            config, output_dir, metrics, tracking_uri
+        metrics = rundir.Metrics.model_validate(
+            {
+                "task": config.task,
+                "main_metric": main_metric,
+                "split": eval_split,
+                "overall": summary["overall"],
+                "validation": _unprefix(val_metrics, "eval"),
+                "training": {
+                    "global_step": trainer.state.global_step,
+                    "epochs": trainer.state.epoch,
+                    # Mean of the logged step losses: HF's own train_loss only covers the steps
+                    # since a resume, so a resumed run would report a different figure.
+                    "train_loss": _mean_logged_loss(trainer.state.log_history),
+                    "best_checkpoint": _relative(trainer.state.best_model_checkpoint, work),
+                    "best_metric": trainer.state.best_metric,
+                    **strategy.to_dict(),
+                    **({"progressive": progressive.to_dict()} if progressive is not None else {}),
+                },
+                "history": [
+                    _strip_timing(r) for r in trainer.state.log_history if "train_loss" not in r
+                ],
+                "slices": summary["slices"],
+            }
         )
-    manifest.status = "complete"
-    manifest.ended = now()
-    manifest.timing = timing
-    manifest.tracking = rundir.Tracking(uri=result.tracking_uri, run_id=result.tracking_run_id)
-    rundir.write(output_dir, manifest)
+        with io.atomic_dir(work / "model") as tmp:
+            trainer.save_model(str(tmp))
+            tokenizer.save_pretrained(str(tmp))
+            if (tmp / "adapter_config.json").exists():
+                save_adapter_base(trainer.model, tmp, config.model.name)
+        rundir.write_predictions(work, rows)
+        rundir.write(work, metrics)
+
+        result = RunResult(
+            output_dir, metrics, strategy, checks_summary=checks_summary, timing=timing
+        )
+        if config.tracking.enabled:
+            result.tracking_uri, result.tracking_run_id = _track(
+                config, output_dir, metrics, tracking_uri, files=work
+            )
+        manifest.status = "complete"
+        manifest.ended = now()
+        manifest.timing = timing
+        manifest.resources = measure.resources(estimate)
+        manifest.tracking = rundir.Tracking(uri=result.tracking_uri, run_id=result.tracking_run_id)
+        rundir.write(work, manifest)
+    publish(work, output_dir)
     return result
+
+
+def _note(console: Console) -> Callable[[str], None]:
+    def note(message: str) -> None:
+        console.print(f"[yellow]note:[/] {message}", highlight=False)
+
+    return note
+
+
+def stage_dir(output_dir: Path, *, resume: bool) -> Path:
+    """Where this run writes: the run directory itself for a new run or a resume; a sibling
+    temp folder (same parent, so the final rename is atomic) when an existing run is replaced,
+    which stays untouched until the new run completes (:func:`publish`)."""
+    replacing = (
+        not resume
+        and output_dir.exists()
+        and any(p.name not in KEEP_FILES for p in output_dir.iterdir())
+    )
+    if not replacing:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        return output_dir
+    work = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.new-", dir=output_dir.parent))
+    work.chmod(0o777 & ~io.current_umask())  # mkdtemp makes 0700; honour the umask
+    for name in KEEP_FILES:  # the plan written for this run stays with it
+        if (output_dir / name).is_file():
+            shutil.copy2(output_dir / name, work / name)
+    return work
+
+
+def publish(work: Path, output_dir: Path) -> None:
+    """Swap a completed staged run in for the old one: old moved aside, new renamed in, old
+    removed. No moment without a complete run on disk under one of the two names."""
+    if work == output_dir:
+        return
+    aside = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.old-", dir=output_dir.parent))
+    os.replace(output_dir, aside / output_dir.name)
+    os.replace(work, output_dir)
+    shutil.rmtree(aside)
+
+
+@contextmanager
+def failure_recorded(work: Path, output_dir: Path, manifest: rundir.Manifest) -> Iterator[None]:
+    """An exception, Ctrl-C or SIGTERM while training leaves ``manifest.json`` saying
+    ``failed`` and why; the error is re-raised. A staged replacement is removed (the old run
+    stays as it was)."""
+    try:
+        yield
+    except BaseException as err:
+        manifest.status, manifest.ended = "failed", now()
+        manifest.reason = failure_reason(err)
+        rundir.write(work, manifest)
+        if work != output_dir:
+            shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def failure_reason(err: BaseException) -> str:
+    if isinstance(err, Terminated):
+        return "terminated by SIGTERM"
+    if isinstance(err, KeyboardInterrupt):
+        return "interrupted (SIGINT / Ctrl-C)"
+    text = str(err).strip().splitlines()[0][:300] if str(err).strip() else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+@contextmanager
+def sigterm_raises() -> Iterator[None]:
+    """SIGTERM (a scheduler's kill, `docker stop`) raises :class:`Terminated` in the main thread,
+    so the run unwinds through ``finally`` blocks like Ctrl-C instead of vanishing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated("terminated by SIGTERM")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def lint_record(report: LintReport) -> rundir.Lint:
+    return rundir.Lint(
+        findings=[
+            rundir.LintFinding(severity=f.severity, argument=f.key, message=f.message, fix=f.fix)
+            for f in report.findings
+        ]
+    )
+
+
+def lint_arguments(kwargs: dict[str, Any], config: RunConfig, *, train_rows: int) -> LintReport:
+    """The TrainingArguments linter on the arguments this run actually uses (lint.json)."""
+    from tuneproof.plan.args import LintContext, lint_mapping
+
+    return lint_mapping(
+        kwargs,
+        "TrainingArguments (resolved by tuneproof.arguments.training_kwargs)",
+        strategy=config.strategy.kind,
+        context=LintContext(train_rows=train_rows),
+    )
+
+
+def memory_estimate(
+    config: RunConfig, prepared: Prepared, note: Callable[[str], None]
+) -> rundir.Resources:
+    """The planner's peak-memory estimate for this config, or why there is none."""
+    from tuneproof.plan.estimate import run_memory_estimate
+
+    try:
+        est = run_memory_estimate(config, num_labels=len(prepared.label_names or ()) or 2)
+    except Exception as err:  # an estimate is advisory: record why it is missing, go on
+        reason = failure_reason(err)
+        note(f"no memory estimate for this run ({reason})")
+        return rundir.Resources(estimate_note=f"not estimated: {reason}")
+    where = f"{est['strategy']}, batch {est['batch']}, {est['seq']} tokens"
+    return rundir.Resources(
+        estimated_peak_bytes=est["peak_bytes"], estimate_note=f"{where}; {est['note']}"
+    )
 
 
 def run_checks(
     config: RunConfig,
     loaded: LoadedData,
     tokenizer: Any,
-    output_dir: Path,
     token_counts: dict[str, list[TokenCount]] | None = None,
-) -> dict[str, int] | None:
-    """Data-quality checks before training; findings go into the run directory. The length
-    check reads the adapter's ``token_counts`` (what training truncates)."""
-    try:
-        from tuneproof.checks import check_run_data
-    except ImportError:  # checks module not installed in this build
-        return None
-    report = check_run_data(
-        config, loaded, tokenizer=tokenizer, output_dir=output_dir, token_counts=token_counts
-    )
-    summary: dict[str, int] = dict(report["summary"])
+) -> CheckReport:
+    """Data-quality checks on the loaded data, in memory, before anything is written; a finding
+    at ``checks.fail_on`` stops the run here (the old run, if any, is untouched)."""
+    from tuneproof.checks import run_data_checks
+
+    report = run_data_checks(config, loaded, tokenizer=tokenizer, token_counts=token_counts)
+    summary = report.summary
     fail_on = config.checks.fail_on
-    if fail_on != "never" and (
-        summary.get("errors", 0) or (fail_on == "warning" and summary.get("warnings", 0))
-    ):
+    if fail_on != "never" and report.reaches(fail_on):
+        worst = report.findings[0]
         raise UserError(
-            f"data checks found {summary.get('errors', 0)} error(s) and "
-            f"{summary.get('warnings', 0)} warning(s) (checks.fail_on: {fail_on}); "
-            f"see {output_dir / 'checks.md'}"
+            f"data checks found {summary.errors} error(s) and {summary.warnings} warning(s) "
+            f"(checks.fail_on: {fail_on}); worst: {worst.check} in {worst.split} "
+            f"({worst.severity}); nothing was written. See them with `tuneproof check CONFIG`"
         )
-    return summary
+    return report
 
 
 def _same_config_or_fail(output_dir: Path, config: RunConfig) -> None:
@@ -343,7 +577,12 @@ def _relative(path: str | None, root: Path) -> str | None:
 
 
 def _track(
-    config: RunConfig, output_dir: Path, record: rundir.Metrics, uri: str | None
+    config: RunConfig,
+    output_dir: Path,
+    record: rundir.Metrics,
+    uri: str | None,
+    *,
+    files: Path | None = None,
 ) -> tuple[str, str]:
     from tuneproof.track import default_tracking_uri, log_run
 
@@ -360,7 +599,9 @@ def _track(
         params=config.to_dict(),
         metrics=flat_metrics,
         history=metrics["history"],
-        artifacts=[output_dir / f for f in ("config.yaml", "manifest.json", "metrics.json")],
+        artifacts=[
+            (files or output_dir) / f for f in ("config.yaml", "manifest.json", "metrics.json")
+        ],
         tags={"tuneproof.run_dir": str(output_dir.resolve()), "tuneproof.task": config.task},
     )
     return uri, run_id
