@@ -115,8 +115,32 @@ def print_eval(result: EvalResult) -> None:
                 else ""
             )
         )
+    print_data_checks(result)
     for f in result.files:
         console.print(f"wrote {f}")
+
+
+def print_data_checks(result: EvalResult) -> None:
+    """One line on the evaluated data itself: copies, rows of the train split, empty texts."""
+    dc = result.data_checks
+    by_check: dict[str, int] = {}
+    for f in dc.findings:
+        by_check[f.check] = by_check.get(f.check, 0) + 1
+    copies = {name: dc.duplicate_rows(name) for name in dc.dataset}
+    parts = [f"{name}: {n} rows copy another row's text" for name, n in copies.items() if n]
+    leaked = sum(len(f.rows) for f in dc.findings if f.check == "leakage" and f.severity == "error")
+    if leaked:
+        parts.append(f"[bold red]{leaked} rows also in the train split[/]")
+    empty = sum(len(f.rows) for f in dc.findings if f.check == "empty_text")
+    if empty:
+        parts.append(f"{empty} empty texts")
+    s = dc.summary
+    head = f"data checks: {s.errors} errors, {s.warnings} warnings"
+    console.print(head + (f" ({'; '.join(parts)})" if parts else ""))
+    if any(copies.values()):
+        console.print("  copies of one text are resampled together (cluster bootstrap)")
+    if dc.note:
+        console.print(f"  [yellow]{dc.note}[/]")
 
 
 def compare(

@@ -22,6 +22,15 @@ gives the *same* number as ``metrics_from_rows`` — checked on the full data be
 - ``general``: anything else: ``metrics_from_rows`` on each resample, with fewer resamples
   (``general_resamples``, default 200) to bound the cost.
 
+**Copies resample together** (a cluster bootstrap). Rows whose inputs are the same text (after
+the data checks' normalisation: NFKC, case folding, whitespace) are one group
+(:func:`duplicate_groups`); a resample draws *groups* with replacement, each with all its rows.
+Copies are not independent evidence: a text held 5 times is one observation that the model gets
+right or wrong 5 times, and resampling rows would count it as 5 and shrink the interval by up to
+√5. Resamples then differ in length; the vectorised paths stay vectorised by scoring the resamples
+of each length together (a few dozen lengths per slice). Without copies the draws are exactly
+the row bootstrap's.
+
 Each slice draws its indices from its own generator seeded with ``(seed, crc32(its row
 positions))``, so a slice's interval does not depend on which other slices exist or their order,
 and two slices that hold the same rows (``language=en`` and ``script=Latin`` on English data) get
@@ -35,6 +44,7 @@ a point although the true error rate is not 0.
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +52,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from tuneproof.checks.base import as_text, normalise
 from tuneproof.evaluate.slices import natural_key
 
 RowMetricsFn = Callable[[list[dict[str, Any]]], Mapping[str, Any]]
@@ -120,6 +131,7 @@ class RowMetrics:
     per_row: dict[str, np.ndarray] = field(default_factory=dict)  # mean kind
     vectorised: Resampler | None = None  # vectorised kind
     correct: np.ndarray | None = None  # per-row 0/1 when the task has one (small_n, McNemar)
+    groups: np.ndarray | None = None  # copies of one text share a group (cluster bootstrap)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -194,7 +206,7 @@ def _close(a: float, b: float) -> bool:
 def analyse(rows: list[dict[str, Any]], fn: RowMetricsFn, *, probe: int = 50) -> RowMetrics:
     """Decide, per metric, the fastest resampling path that reproduces ``fn`` exactly."""
     full = numeric(fn(rows)) if rows else {}
-    rm = RowMetrics(rows=rows, fn=fn, names=list(full), kinds={})
+    rm = RowMetrics(rows=rows, fn=fn, names=list(full), kinds={}, groups=duplicate_groups(rows))
     todo = list(full)
     if rows and any(m in CONFUSION_METRICS for m in todo) and all(map(is_label_row, rows)):
         gold, pred, names = label_codes(rows)
@@ -284,18 +296,105 @@ def rows_rng(seed: int, positions: np.ndarray) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(raw)])
 
 
+#: The fields of a prediction row that hold its input (one of them per task).
+INPUT_FIELDS = ("text", "text_pair", "question", "context", "input", "messages")
+
+
+def duplicate_key(row: Mapping[str, Any]) -> str:
+    """What makes two rows copies: the same input text(s), normalised as the data checks do."""
+    parts = []
+    for name in INPUT_FIELDS:
+        value = row.get(name)
+        if value is None:
+            continue
+        if isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            text = as_text(value)
+        else:
+            text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+        parts.append(normalise(text))
+    return "\x1f".join(parts)
+
+
+def duplicate_groups(rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """A group id per row; rows with the same :func:`duplicate_key` share one, rows without an
+    input field are each their own group."""
+    table: dict[str, int] = {}
+    out = np.empty(len(rows), dtype=np.int64)
+    for i, row in enumerate(rows):
+        key = duplicate_key(row)
+        out[i] = table.setdefault(key, len(table)) if key else -1 - i
+    return out
+
+
 def index_chunks(
-    positions: np.ndarray, n_resamples: int, rng: np.random.Generator
+    positions: np.ndarray,
+    n_resamples: int,
+    rng: np.random.Generator,
+    groups: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
-    """Resampled row indices ``(b, m)`` drawn with replacement from ``positions``, in chunks."""
+    """Resampled row indices ``(b, m)`` drawn with replacement from ``positions``, in chunks.
+
+    With ``groups`` (a group id per row of the whole row set), whole groups are drawn (the
+    cluster bootstrap of the module docstring); chunks then hold resamples of one length each.
+    """
+    for idx, _ in _draw_chunks(positions, n_resamples, rng, groups):
+        yield idx
+
+
+def _draw_chunks(
+    positions: np.ndarray,
+    n_resamples: int,
+    rng: np.random.Generator,
+    groups: np.ndarray | None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(indices (b, L), draw numbers (b,))``: which of the ``n_resamples`` draws each row of
+    the chunk is (so a consumer that needs only the first k draws takes an unbiased set)."""
     m = len(positions)
+    members = sizes = None
+    if groups is not None and m:
+        uniq, inverse, counts = np.unique(
+            groups[positions], return_inverse=True, return_counts=True
+        )
+        if len(uniq) < m:  # some rows are copies: resample groups
+            members = positions[np.argsort(inverse, kind="stable")]
+            sizes = counts
     per_chunk = max(1, CHUNK_ELEMENTS // max(m, 1))
     done = 0
     while done < n_resamples:
         b = min(per_chunk, n_resamples - done)
-        draws = rng.integers(0, m, size=(b, m))
-        yield positions[draws]
+        ordinal = np.arange(done, done + b)
+        if members is None or sizes is None:
+            yield positions[rng.integers(0, m, size=(b, m))], ordinal
+        else:
+            yield from _cluster_chunk(members, sizes, b, rng, ordinal)
         done += b
+
+
+def _cluster_chunk(
+    members: np.ndarray,
+    sizes: np.ndarray,
+    b: int,
+    rng: np.random.Generator,
+    ordinal: np.ndarray,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``b`` cluster resamples: draw as many groups as there are, expand each to its rows, and
+    yield the resamples grouped by their length (``members``: rows sorted by group)."""
+    n_groups = len(sizes)
+    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    draws = rng.integers(0, n_groups, size=(b, n_groups)).ravel()
+    lens = sizes[draws]
+    total = int(lens.sum())
+    # ragged expansion: row k of drawn group j is members[starts[j] + k]
+    first = np.cumsum(lens) - lens
+    within = np.arange(total) - np.repeat(first, lens)
+    flat = members[np.repeat(starts[draws], lens) + within]
+    length = lens.reshape(b, n_groups).sum(axis=1)
+    offset = np.concatenate(([0], np.cumsum(length)[:-1]))
+    for value in np.unique(length):
+        which = np.flatnonzero(length == value)
+        yield flat[offset[which][:, None] + np.arange(value)], ordinal[which]
 
 
 def resample(
@@ -306,18 +405,20 @@ def resample(
     *,
     general_resamples: int = GENERAL_RESAMPLES,
     others: Sequence[RowMetrics] = (),
+    groups: np.ndarray | None = None,
 ) -> list[dict[str, np.ndarray]]:
     """Bootstrap distributions of every metric of ``rm`` (and of ``others``, paired).
 
     ``positions`` index the rows of the slice. ``others`` are row sets aligned with ``rm`` (the
     same rows under another model): they get the *same* resampled indices, which is what a
     paired comparison needs. Returns one ``{metric: (B,) array}`` per row set; ``general``
-    metrics have ``general_resamples`` values.
+    metrics have ``general_resamples`` values (the first draws). ``groups``: a group id per row
+    (:func:`duplicate_groups`) for the cluster bootstrap; default: ``rm.groups``.
     """
     sets = [rm, *others]
     out: list[dict[str, list[np.ndarray]]] = [{m: [] for m in s.names} for s in sets]
-    done = 0
-    for idx in index_chunks(positions, n_resamples, rng):
+    groups = rm.groups if groups is None else groups
+    for idx, ordinal in _draw_chunks(positions, n_resamples, rng, groups):
         for s, acc in zip(sets, out, strict=True):
             conf = None
             vec = s.vectorised(idx) if s.vectorised is not None else None
@@ -334,10 +435,9 @@ def resample(
                 elif kind == "mean":
                     acc[m].append(s.per_row[m][idx].mean(axis=1))
                 else:
-                    take = min(idx.shape[0], general_resamples - done)
-                    if take > 0:
-                        acc[m].append(_general(s, idx[:take], m))
-        done += idx.shape[0]
+                    early = ordinal < general_resamples
+                    if early.any():
+                        acc[m].append(_general(s, idx[early], m))
     return [{m: np.concatenate(v) if v else np.empty(0) for m, v in acc.items()} for acc in out]
 
 

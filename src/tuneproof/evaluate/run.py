@@ -2,7 +2,9 @@
 
 Reads top to bottom: load the run and the data (every user error before any work), predict each
 file, tag each row with its slices, summarise (bootstrap intervals per slice), find the failure
-categories, then write ``predictions.jsonl``, ``metrics.json`` and ``slices.md`` atomically.
+categories, run the data checks on the evaluated files (duplicates, leakage against the run's
+train split, empty texts), then write ``predictions.jsonl``, ``metrics.json``,
+``eval_checks.json`` and ``slices.md`` atomically.
 ``metrics.json`` keeps the schema ``train`` writes (docs/evaluation.md); the training sections
 of an existing one are kept.
 """
@@ -18,6 +20,7 @@ import pandas as pd
 
 from tuneproof import io, rundir
 from tuneproof.data.load import require_columns
+from tuneproof.evaluate.datachecks import check_eval_data
 from tuneproof.evaluate.failures import FailureReport, analyse_failures
 from tuneproof.evaluate.metrics import N_RESAMPLES, Summary, slice_positions, summarize_rows
 from tuneproof.evaluate.plan import EvalPlan, PlanCheck, check_plan, load_plan
@@ -49,6 +52,7 @@ class EvalResult:
     data: list[EvalData]
     rows: list[dict[str, Any]]
     metrics: rundir.Metrics  # the content of metrics.json
+    data_checks: rundir.EvalChecks  # the content of eval_checks.json
     plan: list[PlanCheck] | None = None
     files: list[Path] = field(default_factory=list)
 
@@ -261,14 +265,19 @@ def evaluate_run(
         languages=list(langs),
         checks=checks,
     )
-    result = EvalResult(run_dir, main_metric, summary, failures, data, rows, metrics, checks)
+    data_checks = check_eval_data(config, run_dir, data, seed=seed)
+    result = EvalResult(
+        run_dir, main_metric, summary, failures, data, rows, metrics, data_checks, checks
+    )
     if write:
         from tuneproof.evaluate.report import render_slices_md
 
         rundir.write_predictions(run_dir, rows)
         rundir.write(run_dir, metrics)
+        rundir.write(run_dir, data_checks)
         io.write_text(run_dir / "slices.md", render_slices_md(result, loaded.name))
-        result.files = [run_dir / f for f in ("predictions.jsonl", "metrics.json", "slices.md")]
+        names = (rundir.PREDICTIONS, rundir.METRICS, rundir.EVAL_CHECKS, "slices.md")
+        result.files = [run_dir / f for f in names]
     return result
 
 
