@@ -328,6 +328,62 @@ def duplicate_groups(rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
     return out
 
 
+@dataclass(frozen=True)
+class Draws:
+    """A chunk of ``b`` resamples: ``idx (b, m)`` when all have the same length (row bootstrap),
+    else (cluster bootstrap) the rows of all resamples concatenated in ``flat`` with ``length``
+    rows each. ``ordinal`` numbers each resample among all draws of the slice."""
+
+    ordinal: np.ndarray
+    idx: np.ndarray | None = None
+    draws: np.ndarray | None = None  # cluster: (b, G) the local groups drawn
+    sizes: np.ndarray | None = None  # cluster: rows per local group
+    length: np.ndarray | None = None
+    weights: np.ndarray | None = None  # cluster: (b, G) times each group was drawn
+    group_of_member: np.ndarray | None = None  # cluster: local group of each slice row
+    members: np.ndarray | None = None  # cluster: the slice's rows sorted by group
+
+    def group_totals(self, values: np.ndarray) -> np.ndarray:
+        """Per resample, the sum of ``values`` (per row, or ``(rows, k)``) over its rows, from
+        the group draws alone (one matrix product, no expansion to rows)."""
+        assert self.weights is not None and self.members is not None
+        assert self.group_of_member is not None
+        n_groups = self.weights.shape[1]
+        v = values[self.members]
+        if v.ndim == 1:
+            per_group = np.bincount(self.group_of_member, weights=v, minlength=n_groups)
+        else:
+            per_group = np.zeros((n_groups, v.shape[1]))
+            np.add.at(per_group, self.group_of_member, v)
+        return self.weights @ per_group
+
+    @property
+    def b(self) -> int:
+        return len(self.ordinal)
+
+    def flat(self) -> np.ndarray:
+        """Cluster: the rows of all resamples concatenated (row k of drawn group j is
+        ``members[start[j] + k]``)."""
+        assert self.draws is not None and self.sizes is not None and self.members is not None
+        drawn = self.draws.ravel()
+        lens = self.sizes[drawn]
+        starts = np.cumsum(self.sizes) - self.sizes
+        within = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+        return self.members[np.repeat(starts[drawn], lens) + within]
+
+    def by_length(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(indices (b_k, L), which resamples)`` per distinct length ``L``."""
+        if self.idx is not None:
+            yield self.idx, np.arange(self.b)
+            return
+        assert self.length is not None
+        flat = self.flat()
+        offset = np.cumsum(self.length) - self.length
+        for value in np.unique(self.length):
+            which = np.flatnonzero(self.length == value)
+            yield flat[offset[which][:, None] + np.arange(value)], which
+
+
 def index_chunks(
     positions: np.ndarray,
     n_resamples: int,
@@ -339,18 +395,18 @@ def index_chunks(
     With ``groups`` (a group id per row of the whole row set), whole groups are drawn (the
     cluster bootstrap of the module docstring); chunks then hold resamples of one length each.
     """
-    for idx, _ in _draw_chunks(positions, n_resamples, rng, groups):
-        yield idx
+    for draws in draw_chunks(positions, n_resamples, rng, groups):
+        for idx, _ in draws.by_length():
+            yield idx
 
 
-def _draw_chunks(
+def draw_chunks(
     positions: np.ndarray,
     n_resamples: int,
     rng: np.random.Generator,
-    groups: np.ndarray | None,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """``(indices (b, L), draw numbers (b,))``: which of the ``n_resamples`` draws each row of
-    the chunk is (so a consumer that needs only the first k draws takes an unbiased set)."""
+    groups: np.ndarray | None = None,
+) -> Iterator[Draws]:
+    """The resamples of a slice in chunks of bounded memory; groups of copies drawn whole."""
     m = len(positions)
     members = sizes = None
     if groups is not None and m:
@@ -366,35 +422,31 @@ def _draw_chunks(
         b = min(per_chunk, n_resamples - done)
         ordinal = np.arange(done, done + b)
         if members is None or sizes is None:
-            yield positions[rng.integers(0, m, size=(b, m))], ordinal
+            yield Draws(ordinal, idx=positions[rng.integers(0, m, size=(b, m))])
         else:
-            yield from _cluster_chunk(members, sizes, b, rng, ordinal)
+            yield _cluster_draws(members, sizes, rng, ordinal)
         done += b
 
 
-def _cluster_chunk(
-    members: np.ndarray,
-    sizes: np.ndarray,
-    b: int,
-    rng: np.random.Generator,
-    ordinal: np.ndarray,
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """``b`` cluster resamples: draw as many groups as there are, expand each to its rows, and
-    yield the resamples grouped by their length (``members``: rows sorted by group)."""
-    n_groups = len(sizes)
-    starts = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-    draws = rng.integers(0, n_groups, size=(b, n_groups)).ravel()
-    lens = sizes[draws]
-    total = int(lens.sum())
-    # ragged expansion: row k of drawn group j is members[starts[j] + k]
-    first = np.cumsum(lens) - lens
-    within = np.arange(total) - np.repeat(first, lens)
-    flat = members[np.repeat(starts[draws], lens) + within]
-    length = lens.reshape(b, n_groups).sum(axis=1)
-    offset = np.concatenate(([0], np.cumsum(length)[:-1]))
-    for value in np.unique(length):
-        which = np.flatnonzero(length == value)
-        yield flat[offset[which][:, None] + np.arange(value)], ordinal[which]
+def _cluster_draws(
+    members: np.ndarray, sizes: np.ndarray, rng: np.random.Generator, ordinal: np.ndarray
+) -> Draws:
+    """Cluster resamples: draw as many groups as there are, each with all of its rows
+    (``members``: the slice's rows sorted by group)."""
+    b, n_groups = len(ordinal), len(sizes)
+    draws = rng.integers(0, n_groups, size=(b, n_groups))
+    weights = np.bincount(
+        (draws + (np.arange(b) * n_groups)[:, None]).ravel(), minlength=b * n_groups
+    ).reshape(b, n_groups)
+    return Draws(
+        ordinal,
+        draws=draws,
+        sizes=sizes,
+        length=weights @ sizes,
+        weights=weights.astype(np.float64),
+        group_of_member=np.repeat(np.arange(n_groups), sizes),
+        members=members,
+    )
 
 
 def resample(
@@ -414,41 +466,72 @@ def resample(
     paired comparison needs. Returns one ``{metric: (B,) array}`` per row set; ``general``
     metrics have ``general_resamples`` values (the first draws). ``groups``: a group id per row
     (:func:`duplicate_groups`) for the cluster bootstrap; default: ``rm.groups``.
+
+    A cluster chunk's confusion and mean metrics come from one ``bincount`` over all its rows
+    (whatever each resample's length); the task adapters' resamplers and the general path see
+    the resamples of each length together.
     """
     sets = [rm, *others]
     out: list[dict[str, list[np.ndarray]]] = [{m: [] for m in s.names} for s in sets]
     groups = rm.groups if groups is None else groups
-    for idx, ordinal in _draw_chunks(positions, n_resamples, rng, groups):
+    for d in draw_chunks(positions, n_resamples, rng, groups):
         for s, acc in zip(sets, out, strict=True):
             conf = None
-            vec = s.vectorised(idx) if s.vectorised is not None else None
+            vec = _vectorised(s, d) if s.vectorised is not None else None
             for m in s.names:
                 kind = s.kinds[m]
                 if kind == "confusion":
                     if conf is None:
                         assert s.codes is not None
-                        conf = confusion_metrics(_confusion_counts(s.codes, s.n_labels, idx))
+                        conf = confusion_metrics(_draw_counts(s.codes, s.n_labels, d))
                     acc[m].append(conf[m])
                 elif kind == "vectorised":
                     assert vec is not None
-                    acc[m].append(np.asarray(vec[m], dtype=np.float64))
+                    acc[m].append(vec[m])
                 elif kind == "mean":
-                    acc[m].append(s.per_row[m][idx].mean(axis=1))
+                    values = s.per_row[m]
+                    if d.idx is not None:
+                        acc[m].append(values[d.idx].mean(axis=1))
+                    else:
+                        assert d.length is not None
+                        acc[m].append(d.group_totals(values) / d.length)
                 else:
-                    early = ordinal < general_resamples
+                    early = d.ordinal < general_resamples
                     if early.any():
-                        acc[m].append(_general(s, idx[early], m))
+                        acc[m].append(_general(s, d, early, m))
     return [{m: np.concatenate(v) if v else np.empty(0) for m, v in acc.items()} for acc in out]
 
 
-def _general(rm: RowMetrics, idx: np.ndarray, name: str) -> np.ndarray:
-    vals = np.empty(idx.shape[0])
-    for b in range(idx.shape[0]):
-        try:
-            vals[b] = numeric(rm.fn([rm.rows[i] for i in idx[b]])).get(name, np.nan)
-        except Exception:  # undefined on this resample (e.g. one class only)
-            vals[b] = np.nan
-    return vals
+def _draw_counts(codes: np.ndarray, n_labels: int, d: Draws) -> np.ndarray:
+    if d.idx is not None:
+        return _confusion_counts(codes, n_labels, d.idx)
+    kk = n_labels * n_labels
+    onehot = np.zeros((len(codes), kk))
+    onehot[np.arange(len(codes)), codes] = 1.0
+    return d.group_totals(onehot).reshape(d.b, n_labels, n_labels)
+
+
+def _vectorised(rm: RowMetrics, d: Draws) -> dict[str, np.ndarray]:
+    """The task adapter's resampler over a chunk, one call per resample length."""
+    assert rm.vectorised is not None
+    out: dict[str, np.ndarray] = {}
+    for idx, which in d.by_length():
+        for m, v in rm.vectorised(idx).items():
+            out.setdefault(m, np.full(d.b, np.nan))[which] = np.asarray(v, dtype=np.float64)
+    return out
+
+
+def _general(rm: RowMetrics, d: Draws, early: np.ndarray, name: str) -> np.ndarray:
+    vals = np.full(d.b, np.nan)
+    for idx, which in d.by_length():
+        for row_idx, j in zip(idx, which, strict=True):
+            if not early[j]:
+                continue
+            try:
+                vals[j] = numeric(rm.fn([rm.rows[i] for i in row_idx])).get(name, np.nan)
+            except Exception:  # undefined on this resample (e.g. one class only)
+                vals[j] = np.nan
+    return vals[early]
 
 
 def percentile_interval(
