@@ -344,17 +344,23 @@ class Draws:
     members: np.ndarray | None = None  # cluster: the slice's rows sorted by group
 
     def group_totals(self, values: np.ndarray) -> np.ndarray:
-        """Per resample, the sum of ``values`` (per row, or ``(rows, k)``) over its rows, from
-        the group draws alone (one matrix product, no expansion to rows)."""
+        """Per resample, the sum of per-row ``values`` over its rows, from the group draws alone
+        (one matrix product, no expansion to rows)."""
         assert self.weights is not None and self.members is not None
         assert self.group_of_member is not None
         n_groups = self.weights.shape[1]
-        v = values[self.members]
-        if v.ndim == 1:
-            per_group = np.bincount(self.group_of_member, weights=v, minlength=n_groups)
-        else:
-            per_group = np.zeros((n_groups, v.shape[1]))
-            np.add.at(per_group, self.group_of_member, v)
+        per_group = np.bincount(
+            self.group_of_member, weights=values[self.members], minlength=n_groups
+        )
+        return self.weights @ per_group
+
+    def code_counts(self, codes: np.ndarray, n_codes: int) -> np.ndarray:
+        """Per resample, how many of its rows have each code ``(b, n_codes)``."""
+        assert self.weights is not None and self.members is not None
+        assert self.group_of_member is not None
+        n_groups = self.weights.shape[1]
+        flat = self.group_of_member * n_codes + codes[self.members]
+        per_group = np.bincount(flat, minlength=n_groups * n_codes).reshape(n_groups, n_codes)
         return self.weights @ per_group
 
     @property
@@ -505,10 +511,7 @@ def resample(
 def _draw_counts(codes: np.ndarray, n_labels: int, d: Draws) -> np.ndarray:
     if d.idx is not None:
         return _confusion_counts(codes, n_labels, d.idx)
-    kk = n_labels * n_labels
-    onehot = np.zeros((len(codes), kk))
-    onehot[np.arange(len(codes)), codes] = 1.0
-    return d.group_totals(onehot).reshape(d.b, n_labels, n_labels)
+    return d.code_counts(codes, n_labels * n_labels).reshape(d.b, n_labels, n_labels)
 
 
 def _vectorised(rm: RowMetrics, d: Draws) -> dict[str, np.ndarray]:
