@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from tuneproof import rundir
@@ -72,3 +73,18 @@ def test_worst_examples_show_one_row_per_text():
     assert [e["id"] for e in confident.examples] == ["0", "6", "7", "8", "9"]
     assert confident.examples[0]["copies"] == 6
     assert "copies" not in confident.examples[1]
+
+
+@pytest.mark.slow
+def test_builtin_german_test_file_holds_45_copies(tmp_path):
+    from tuneproof.config import parse_config
+    from tuneproof.data.corpora import builtin_dataset
+    from tuneproof.evaluate.datachecks import check_eval_data
+    from tuneproof.evaluate.predict import read_eval_files
+
+    config = parse_config({"data": {"builtin": "polarity-en"}, "model": {"name": "minilm-l6"}})
+    data = read_eval_files([builtin_dataset(f"polarity-{lang}")["test"] for lang in ("de", "fr")])
+    checks = check_eval_data(config, tmp_path, data, seed=0)
+    names = [d.name for d in data]
+    assert [checks.duplicate_rows(n) for n in names] == [45, 216]
+    assert checks.train is not None and checks.note is None
