@@ -209,7 +209,8 @@ def evaluate_run(
 
     ``lang_column`` names a column with a language code per row (default: the run's
     ``data.lang_column``); without one, languages are detected among ``languages`` (default:
-    the plan's languages, else ``slices.DEFAULT_LANGUAGES``). ``slice_columns`` are categorical
+    ``slices.DEFAULT_LANGUAGES``, with or without a ``plan``: the plan only checks coverage, so
+    a planned language outside that list needs a language column). ``slice_columns`` are categorical
     columns to slice by (default: detected). ``seed`` defaults to the run's training seed.
     With ``write``, ``predictions.jsonl``, ``metrics.json`` and ``slices.md`` are (re)written in
     the run directory.
@@ -231,7 +232,9 @@ def evaluate_run(
     dc = config.data
     skip = {dc.text_column, dc.label_column, dc.text_pair_column, dc.id_column, lang_column}
     columns = _slice_columns(data, slice_columns, {c for c in skip if c})
-    langs = tuple(languages or (the_plan.languages if the_plan else DEFAULT_LANGUAGES))
+    # Slice tags are a property of the row: the plan says which slices need how many rows, it
+    # never changes which language a row is detected as (so tags agree with or without --plan).
+    langs = tuple(languages or DEFAULT_LANGUAGES)
     seed = config.training.seed if seed is None else seed
 
     progress = batch_progress(console)
