@@ -1,4 +1,7 @@
-"""`tuneproof compare RUN_A RUN_B`: is A better or worse than the baseline B, slice by slice?
+"""`tuneproof compare BASELINE RUN ...`: is a run better or worse than the baseline, per slice?
+
+The library compares one run A with one baseline B (:func:`compare_runs`); the CLI does that for
+every run it is given against the first (or ``--baseline``) and shows them in one table.
 
 Both runs must have been evaluated on the same rows (matched by source file and id, with the same
 text and gold label); anything else is refused with the reason, because a delta between two
