@@ -35,6 +35,7 @@ MANIFEST = "manifest.json"
 METRICS = "metrics.json"
 PREDICTIONS = "predictions.jsonl"
 CHECKS = "checks.json"
+EVAL_CHECKS = "eval_checks.json"
 STRESS = "stress.json"
 LINT = "lint.json"
 PLAN = "plan.md"
@@ -46,6 +47,7 @@ PRODUCERS: dict[str, str] = {
     METRICS: "tuneproof train CONFIG -o RUN",
     PREDICTIONS: "tuneproof eval RUN",
     CHECKS: "tuneproof check CONFIG --output RUN",
+    EVAL_CHECKS: "tuneproof eval RUN",
     STRESS: "tuneproof stress RUN --data FILE",
     LINT: "tuneproof train CONFIG -o RUN",
     PLAN: "tuneproof plan ... -o RUN (before training)",
@@ -377,6 +379,33 @@ class Checks(RunFile):
     dataset: dict[str, DataRef] = Field(default_factory=dict)
     summary: ChecksSummary = Field(default_factory=ChecksSummary)
     findings: list[Finding] = Field(default_factory=list)
+
+
+class EvalChecks(RunFile):
+    """``eval_checks.json``: the data checks on the files ``tuneproof eval`` evaluated.
+
+    Evaluation data is data too: exact duplicates inside an evaluated file, rows copying the run's
+    train split (``leakage``, against ``train``) and empty texts. ``dataset`` holds the evaluated
+    files by the name their rows are tagged with (``source``); ``note`` says why the train split
+    could not be compared (then there are no leakage findings).
+    """
+
+    FILE: ClassVar[str] = EVAL_CHECKS
+
+    train: DataRef | None = None
+    dataset: dict[str, DataRef] = Field(default_factory=dict)
+    checks_run: list[str] = Field(default_factory=list)
+    summary: ChecksSummary = Field(default_factory=ChecksSummary)
+    findings: list[Finding] = Field(default_factory=list)
+    note: str | None = None
+
+    def duplicate_rows(self, split: str) -> int:
+        """Rows of ``split`` that repeat an earlier row's text (group size − 1, summed)."""
+        return sum(
+            len(f.rows) - 1
+            for f in self.findings
+            if f.check == "exact_duplicate" and f.split == split
+        )
 
 
 # --- stress.json -------------------------------------------------------------------------------

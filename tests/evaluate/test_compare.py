@@ -93,7 +93,7 @@ def test_planted_regression_on_one_slice_is_flagged(tmp_path):
         ("training.learning_rate", 1e-3, 5e-5)
     ]
 
-    gate = runner.invoke(app, ["compare", str(a), str(b), "--fail-on-regression", "--json"])
+    gate = runner.invoke(app, ["compare", str(b), str(a), "--fail-on-regression", "--json"])
     assert gate.exit_code == 1
     payload = json.loads(gate.output)
     assert payload["regressed"] == [k for k in payload["slices"] if k in payload["regressed"]]
@@ -130,7 +130,7 @@ def test_unchanged_accuracy_with_different_predictions_is_no_evidence(tmp_path):
     assert by_key["language=fr"].verdict == "regressed"
     assert by_key["overall"].verdict == "regressed"
 
-    shown = runner.invoke(app, ["compare", str(a), str(b)], env={"COLUMNS": "200"})
+    shown = runner.invoke(app, ["compare", str(b), str(a)], env={"COLUMNS": "200"})
     assert shown.exit_code == 0, shown.output  # no gate: regressions are reported, not fatal
     summary = next(line for line in shown.stdout.splitlines() if " regressed (" in line)
     assert "language=fr" in summary and "language=en" not in summary
@@ -143,7 +143,7 @@ def test_an_improvement_is_not_a_regression(tmp_path):
     result = compare_runs(a, b)
     assert {s.key for s in result.improvements} >= {"language=de"}
     assert result.regressions == []
-    ok = runner.invoke(app, ["compare", str(a), str(b), "--fail-on-regression"])
+    ok = runner.invoke(app, ["compare", str(b), str(a), "--fail-on-regression"])
     assert ok.exit_code == 0, ok.output
 
 
@@ -186,3 +186,37 @@ def test_mcnemar_matches_the_exact_binomial():
 def test_config_diff_flattens_nested_keys():
     diff = config_diff({"a": {"b": 1, "c": 2}, "x": 1}, {"a": {"b": 1, "c": 3}, "y": 2})
     assert [(d.key, d.a, d.b) for d in diff] == [("a.c", 2, 3), ("x", 1, None), ("y", None, 2)]
+
+
+def test_n_runs_against_one_baseline_in_one_table(tmp_path):
+    base = base_rows()
+    b = write_run(tmp_path / "base", base)
+    worse = write_run(tmp_path / "worse", plant_regression(base, "fr", 0.3), lr=1e-3)
+    same = write_run(tmp_path / "same", base)
+    fixed = write_run(tmp_path / "fixed", base)
+    args = ["compare", str(b), str(worse), str(same), str(fixed)]
+    shown = runner.invoke(app, args, env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    header = next(
+        line for line in shown.stdout.splitlines() if "baseline" in line and "slice" in line
+    )
+    assert all(name in header for name in ("worse", "same", "fixed"))
+    fr = next(
+        line for line in shown.stdout.splitlines() if line.strip("│ ").startswith("language=fr")
+    )
+    assert fr.count("regressed") == 1 and fr.count("no evidence") == 2
+    assert f"{same}: 0 regressed" in shown.stdout and f"{worse}: 0 regressed" not in shown.stdout
+
+    gate = runner.invoke(app, [*args, "--json", "--fail-on-regression"])
+    assert gate.exit_code == 1
+    payload = json.loads(gate.output)
+    assert payload["baseline"] == str(b)
+    assert [c["run_a"] for c in payload["comparisons"]] == [str(worse), str(same), str(fixed)]
+    assert "language=fr" in payload["comparisons"][0]["regressed"]
+    assert payload["comparisons"][1]["regressed"] == []
+
+    # --baseline picks the baseline wherever it is in the list
+    moved = runner.invoke(app, ["compare", str(worse), str(b), "--baseline", str(b), "--json"])
+    assert json.loads(moved.output)["baseline"] == str(b)
+    alone = runner.invoke(app, ["compare", str(b)])
+    assert alone.exit_code == 2 and "at least one run" in alone.stderr

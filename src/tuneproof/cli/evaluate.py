@@ -115,15 +115,44 @@ def print_eval(result: EvalResult) -> None:
                 else ""
             )
         )
+    print_data_checks(result)
     for f in result.files:
         console.print(f"wrote {f}")
 
 
+def print_data_checks(result: EvalResult) -> None:
+    """One line on the evaluated data itself: copies, rows of the train split, empty texts."""
+    dc = result.data_checks
+    by_check: dict[str, int] = {}
+    for f in dc.findings:
+        by_check[f.check] = by_check.get(f.check, 0) + 1
+    copies = {name: dc.duplicate_rows(name) for name in dc.dataset}
+    parts = [f"{name}: {n} rows copy another row's text" for name, n in copies.items() if n]
+    leaked = sum(len(f.rows) for f in dc.findings if f.check == "leakage" and f.severity == "error")
+    if leaked:
+        parts.append(f"[bold red]{leaked} rows also in the train split[/]")
+    empty = sum(len(f.rows) for f in dc.findings if f.check == "empty_text")
+    if empty:
+        parts.append(f"{empty} empty texts")
+    s = dc.summary
+    head = f"data checks: {s.errors} errors, {s.warnings} warnings"
+    console.print(head + (f" ({'; '.join(parts)})" if parts else ""))
+    if any(copies.values()):
+        console.print("  copies of one text are resampled together (cluster bootstrap)")
+    if dc.note:
+        console.print(f"  [yellow]{dc.note}[/]")
+
+
 def compare(
-    run_a: Annotated[Path, typer.Argument(help="the new run (A)")],
-    run_b: Annotated[Path, typer.Argument(help="the baseline (B)")],
+    runs: Annotated[
+        list[Path],
+        typer.Argument(help="run directories: the baseline first (or --baseline), then the runs"),
+    ],
+    baseline: Annotated[
+        Path | None, typer.Option(help="the baseline run [default: the first run given]")
+    ] = None,
     fail_on_regression: Annotated[
-        bool, typer.Option(help="exit 1 when any slice regresses significantly (a CI gate)")
+        bool, typer.Option(help="exit 1 when any slice of any run regresses (a CI gate)")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the comparison as JSON")] = False,
     confidence: Annotated[
@@ -132,19 +161,42 @@ def compare(
     resamples: Annotated[int, typer.Option(min=100, help="bootstrap resamples")] = 1000,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
 ) -> None:
-    """Compare run A against baseline B per slice: paired bootstrap delta and a verdict.
+    """Compare runs against a baseline per slice: paired bootstrap delta and a verdict each.
 
-    Both runs must be evaluated on the same data (same ids and texts); the config diff is shown.
-    Example: `tuneproof compare runs/lora runs/full --fail-on-regression`
+    The first run is the baseline unless --baseline names it; every other run is compared with
+    it on the same rows and shown in one table. All runs must be evaluated on the same data
+    (same ids and texts); the config diff against the baseline is shown.
+    Examples: `tuneproof compare runs/full runs/lora --fail-on-regression`,
+    `tuneproof compare runs/full runs/lora runs/qlora runs/freeze`,
+    `tuneproof compare runs/lora runs/qlora --baseline runs/full`
     """
+    from tuneproof.errors import UserError
     from tuneproof.evaluate.compare import compare_runs
 
-    result = compare_runs(run_a, run_b, seed=seed, n_resamples=resamples, confidence=confidence)
+    base, others = (
+        (baseline, [r for r in runs if r != baseline]) if baseline else (runs[0], runs[1:])
+    )
+    if not others:
+        raise UserError(
+            "compare: give the baseline and at least one run to compare with it "
+            "(tuneproof compare BASELINE RUN [RUN ...])"
+        )
+    results = [
+        compare_runs(r, base, seed=seed, n_resamples=resamples, confidence=confidence)
+        for r in others
+    ]
     if as_json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        payload = (
+            results[0].to_dict()
+            if len(results) == 1
+            else {"baseline": str(base), "comparisons": [c.to_dict() for c in results]}
+        )
+        print(json.dumps(payload, ensure_ascii=False, indent=2))
+    elif len(results) == 1:
+        print_comparison(results[0])
     else:
-        print_comparison(result)
-    if fail_on_regression and result.regressions:
+        print_comparisons(results)
+    if fail_on_regression and any(c.regressions for c in results):
         raise typer.Exit(1)
 
 
@@ -193,6 +245,56 @@ def print_comparison(c: Comparison) -> None:
         + (f" ({', '.join(s.key for s in reg)})" if reg else "")
         + f", {len(imp)} improved, {len(c.slices) - len(reg) - len(imp)} no evidence"
     )
+
+
+def print_comparisons(results: list[Comparison]) -> None:
+    """N runs against one baseline in one table: per slice, the baseline's value, then each
+    run's value, delta with its interval and verdict."""
+    first = results[0]
+    m = first.main_metric
+    table = Table(
+        title=f"{len(results)} runs vs {first.run_b} (baseline): {m}, {first.n_rows:,} paired "
+        f"rows, {first.confidence:.0%} CI of Δ",
+        title_justify="left",
+    )
+    table.add_column("slice", no_wrap=True)
+    table.add_column("n", justify="right")
+    table.add_column("baseline", justify="right")
+    for c in results:
+        table.add_column(c.run_a)
+    colour = {"improved": "green", "regressed": "bold red", "no evidence": "dim"}
+    by_run = [{s.key: s for s in c.slices} for c in results]
+    keys = list(dict.fromkeys(k for slices in by_run for k in slices))
+    for key in keys:
+        ref = next(slices[key] for slices in by_run if key in slices)
+        cells = []
+        for slices in by_run:
+            s = slices.get(key)
+            if s is None:
+                cells.append("–")
+                continue
+            d = s.main
+            ci = f" [{d.delta_ci[0]:+.3f}, {d.delta_ci[1]:+.3f}]" if d.delta_ci else ""
+            small = " (small n)" if s.small_n else ""
+            cells.append(f"{d.a:.3f} {d.delta:+.3f}{ci} [{colour[s.verdict]}]{s.verdict}[/]{small}")
+        table.add_row(key, f"{ref.n:,}", f"{ref.main.b:.3f}", *cells)
+    console.print(table)
+    changed = sorted({ch.key for c in results for ch in c.config_diff})
+    if changed:
+        diff = Table("config key", "baseline", *(c.run_a for c in results), title="config diff",
+                     title_justify="left")  # fmt: skip
+        for key in changed:
+            values = [{ch.key: ch for ch in c.config_diff}.get(key) for c in results]
+            base = next(v.b for v in values if v is not None)
+            diff.add_row(key, repr(base), *("=" if v is None else repr(v.a) for v in values))
+        console.print(diff)
+    for c in results:
+        reg, imp = c.regressions, c.improvements
+        console.print(
+            f"{c.run_a}: {len(reg)} regressed"
+            + (f" ({', '.join(s.key for s in reg)})" if reg else "")
+            + f", {len(imp)} improved, {len(c.slices) - len(reg) - len(imp)} no evidence"
+        )
 
 
 def evalplan(

@@ -130,30 +130,63 @@ def print_summary(result: object) -> None:
 def predict(
     run_dir: Annotated[Path, typer.Argument(help="run directory with a model/ folder")],
     text: Annotated[
-        list[str] | None, typer.Option("--text", "-t", help="text to classify (repeatable)")
+        list[str] | None, typer.Option("--text", "-t", help="one input (repeatable)")
     ] = None,
-    file: Annotated[Path | None, typer.Option("--file", "-f", help="one text per line")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="one input per line (plain text or JSON); - for stdin"),
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1)] = 64,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
-    """Label texts with a trained run's model and show the probabilities.
+    """Predict with a trained run's model, for every task.
 
-    Example: `tuneproof predict runs/demo -t "a gorgeous, witty film"`
+    An input is plain text or one JSON object, per -t or per line of -f (-f - reads stdin):
+
+    \b
+    sequence-classification  a text, or {"text": "..."}  → label and probabilities
+    token-classification     words separated by spaces, or {"tokens": ["Ada", "visited", "Paris"]}
+                             → a tag per word
+    extractive-qa            {"question": "Where is the red box?",
+                              "context": "The red box is in the attic."}  → the answer span
+    similarity               two sentences separated by a tab, or
+                             {"sentence1": "...", "sentence2": "..."}  → the score
+    summarization            the text, or {"input": "..."}  → the generated text
+
+    Examples: `tuneproof predict runs/demo -t "a gorgeous, witty film"`,
+    `echo '{"question": "Where is the red box?", "context": "The red box is in the attic."}' |
+    tuneproof predict runs/qa -f -`
     """
     import json
 
+    texts = list(text or [])
+    where = "--text"
+    if file is not None:
+        where = "stdin" if str(file) == "-" else str(file)
+        texts += _read_lines(file)
+    if not texts:
+        raise UserError('nothing to predict; pass --text "..." or --file FILE (- for stdin)')
+    from tuneproof.evaluate.predict import read_run_config
+
+    config = read_run_config(run_dir)
+    if config.task != "sequence-classification":
+        from tuneproof.evaluate.infer import predict_inputs
+        from tuneproof.evaluate.predict import load_run
+
+        outputs = predict_inputs(load_run(run_dir), texts, batch_size=batch_size, where=where)
+        if as_json:
+            for out in outputs:
+                print(json.dumps(out, ensure_ascii=False))
+            return
+        table = Table(*outputs[0].keys())
+        for out in outputs:
+            table.add_row(*(_cell(v) for v in out.values()))
+        console.print(table)
+        return
+
     from tuneproof.train.predict import load_run_model, predict_texts
 
-    texts = list(text or [])
-    if file is not None:
-        if not file.is_file():
-            raise UserError(f"{file}: file not found")
-        try:
-            texts += [ln for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        except UnicodeDecodeError:
-            raise UserError(f"{file}: not UTF-8 text; re-save it as UTF-8") from None
-    if not texts:
-        raise UserError('nothing to predict; pass --text "..." or --file FILE')
+    texts = [_classification_text(t, config.data.text_column) for t in texts]
     loaded = load_run_model(run_dir)
     rows = predict_texts(loaded, texts, batch_size=batch_size)
     if as_json:
@@ -171,6 +204,41 @@ def predict(
             f"{cut} text(s) are longer than max_length {loaded.max_length} tokens: the model saw "
             "only their beginning"
         )
+
+
+def _read_lines(file: Path) -> list[str]:
+    if str(file) == "-":
+        return [ln for ln in sys.stdin.read().splitlines() if ln.strip()]
+    if not file.is_file():
+        raise UserError(f"{file}: file not found")
+    try:
+        return [ln for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    except UnicodeDecodeError:
+        raise UserError(f"{file}: not UTF-8 text; re-save it as UTF-8") from None
+
+
+def _classification_text(line: str, column: str) -> str:
+    """A plain line as it is; a JSON object's text field."""
+    import json
+
+    if line.lstrip().startswith("{"):
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            return line
+        if isinstance(obj, dict):
+            value = obj.get(column, obj.get("text"))
+            if isinstance(value, str):
+                return value
+    return line
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, list):
+        return " ".join(map(str, value))
+    return str(value)[:100]
 
 
 def demo(

@@ -66,6 +66,11 @@ class BuiltinDataset:
     name: str
     description: str
     build: Callable[[Path], dict[str, Path]]  # folder -> {split: csv or jsonl path}
+    version: int = 1  # raised when ``build`` writes other rows: a cached older copy is not reused
+
+    @property
+    def folder_name(self) -> str:
+        return self.name if self.version == 1 else f"{self.name}-v{self.version}"
 
 
 POLARITY_FILES = {
@@ -197,13 +202,11 @@ def _synthetic(task: str) -> Callable[[Path], dict[str, Path]]:
     """The tiny synthetic data of examples/data/<task> (tuneproof writes it; no licence issue)."""
 
     def build(folder: Path) -> dict[str, Path]:
-        from tuneproof.data.synthetic import GENERATORS, SIZES, write_jsonl
+        from tuneproof.data.synthetic import distinct_splits, write_jsonl
 
         return {
-            split: write_jsonl(
-                folder / f"{split}.jsonl", GENERATORS[task](n, seed, prefix=split[:2])
-            )
-            for split, (n, seed) in SIZES.items()
+            split: write_jsonl(folder / f"{split}.jsonl", rows)
+            for split, rows in distinct_splits(task).items()
         }
 
     return build
@@ -252,6 +255,7 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
                 f"synthetic-{task}",
                 f"tiny synthetic data written by tuneproof: {desc} (48/16/16 rows)",
                 _synthetic(task),
+                version=2,  # 2: splits with no near duplicates across them (they passed leakage)
             )
             for task, desc in SYNTHETIC.items()
         ),
@@ -268,7 +272,7 @@ def builtin_dataset(name: str) -> dict[str, Path]:
         raise UserError(
             f"unknown built-in dataset '{name}'{did_you_mean(name, BUILTIN_DATASETS)}; known: {known}"
         )
-    folder = cache_dir("data", name)
+    folder = cache_dir("data", BUILTIN_DATASETS[name].folder_name)
     done = folder / ".complete"
     if not done.exists():
         BUILTIN_DATASETS[name].build(folder)

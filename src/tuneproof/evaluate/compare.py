@@ -1,10 +1,14 @@
-"""`tuneproof compare RUN_A RUN_B`: is A better or worse than the baseline B, slice by slice?
+"""`tuneproof compare BASELINE RUN ...`: is a run better or worse than the baseline, per slice?
+
+The library compares one run A with one baseline B (:func:`compare_runs`); the CLI does that for
+every run it is given against the first (or ``--baseline``) and shows them in one table.
 
 Both runs must have been evaluated on the same rows (matched by source file and id, with the same
 text and gold label); anything else is refused with the reason, because a delta between two
 different test sets measures the data, not the model.
 
-For each slice (membership from A's tags; B's when A lacks a dimension) the main metric's delta
+For each slice (membership from the stored tags of ``predictions.jsonl``, never recomputed: a
+dimension from A's tags for every row, from B's when A has no such dimension) the main metric's delta
 A − B gets a **paired bootstrap** interval: the same resampled rows are scored under both runs,
 so row-to-row difficulty cancels out and small real differences become visible. Verdict:
 ``improved`` when the interval lies above 0, ``regressed`` when below, ``no evidence``
@@ -199,6 +203,26 @@ def verdict_of(ci: tuple[float, float] | None, greater_is_better: bool = True) -
     return "no evidence"
 
 
+def stored_tags(
+    rows_a: Sequence[Mapping[str, Any]], rows_b: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Slice tags for the paired rows, from the runs' stored tags (never recomputed): each
+    dimension from one run for every row — A's when A tagged it on any row, else B's — so a
+    slice never mixes two runs' membership row by row."""
+
+    def dims(rows: Sequence[Mapping[str, Any]]) -> set[str]:
+        return {k for r in rows for k in (r.get("slices") or {})}
+
+    in_a = dims(rows_a)
+    from_b = dims(rows_b) - in_a
+    out = []
+    for ra, rb in zip(rows_a, rows_b, strict=True):
+        tags = dict(ra.get("slices") or {})
+        tags.update({k: v for k, v in (rb.get("slices") or {}).items() if k in from_b})
+        out.append({"slices": tags})
+    return out
+
+
 def compare_rows(
     rows_a: list[dict[str, Any]],
     rows_b: list[dict[str, Any]],
@@ -212,11 +236,7 @@ def compare_rows(
 ) -> list[SliceDelta]:
     """Paired per-slice deltas of aligned row lists (``rows_b[i]`` is ``rows_a[i]`` under B)."""
     rm_a, rm_b = analyse(rows_a, fn), analyse(rows_b, fn)
-    tagged = [
-        {"slices": {**(rb.get("slices") or {}), **(ra.get("slices") or {})}}
-        for ra, rb in zip(rows_a, rows_b, strict=True)
-    ]
-    groups = {"overall": np.arange(len(rows_a)), **slice_positions(tagged)}
+    groups = {"overall": np.arange(len(rows_a)), **slice_positions(stored_tags(rows_a, rows_b))}
     out = []
     for key, pos in groups.items():
         pa = numeric(fn([rows_a[i] for i in pos]))

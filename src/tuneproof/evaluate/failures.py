@@ -15,6 +15,10 @@ Categories (thresholds are module constants, documented in docs/evaluation.md):
 - ``high_fertility``: > :data:`HIGH_FERTILITY` (2.0) tokens per word (per character for
   scripts written without spaces: > :data:`HIGH_CHAR_FERTILITY`): the tokenizer shreds it.
 
+Example lists show one row per text: copies of one text (the same input after the data checks'
+normalisation) are one example, with ``copies`` saying how many wrong rows it stands for, so a
+text held 10 times does not fill the list.
+
 A row is wrong as the task's metrics say (exact match for QA; ``gold != pred`` for labels and
 label sequences); tasks without a right/wrong per row (similarity scores, ROUGE) get no failure
 report.
@@ -27,6 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from tuneproof.evaluate.metrics import duplicate_key
 
 CONFIDENT = 0.9
 NEAR_BOUNDARY = 0.1
@@ -211,6 +217,7 @@ def category_stats(
 ) -> CategoryStats:
     with_p = wrong_p = without = wrong_without = 0
     examples: list[dict[str, Any]] = []
+    shown: dict[str, dict[str, Any]] = {}  # duplicate key -> its example
     for row, is_wrong in zip(rows, wrong, strict=True):
         flag = category.test(row)
         if flag is None:
@@ -219,8 +226,12 @@ def category_stats(
             with_p += 1
             if is_wrong:
                 wrong_p += 1
-                if len(examples) < n_examples:
-                    examples.append(example(row))
+                key = duplicate_key(row) or f"\x00{id(row)}"
+                if key in shown:
+                    shown[key]["copies"] = shown[key].get("copies", 1) + 1
+                elif len(examples) < n_examples:
+                    shown[key] = example(row)
+                    examples.append(shown[key])
         else:
             without += 1
             wrong_without += is_wrong

@@ -22,6 +22,15 @@ gives the *same* number as ``metrics_from_rows`` — checked on the full data be
 - ``general``: anything else: ``metrics_from_rows`` on each resample, with fewer resamples
   (``general_resamples``, default 200) to bound the cost.
 
+**Copies resample together** (a cluster bootstrap). Rows whose inputs are the same text (after
+the data checks' normalisation: NFKC, case folding, whitespace) are one group
+(:func:`duplicate_groups`); a resample draws *groups* with replacement, each with all its rows.
+Copies are not independent evidence: a text held 5 times is one observation that the model gets
+right or wrong 5 times, and resampling rows would count it as 5 and shrink the interval by up to
+√5. Resamples then differ in length; the vectorised paths stay vectorised by scoring the resamples
+of each length together (a few dozen lengths per slice). Without copies the draws are exactly
+the row bootstrap's.
+
 Each slice draws its indices from its own generator seeded with ``(seed, crc32(its row
 positions))``, so a slice's interval does not depend on which other slices exist or their order,
 and two slices that hold the same rows (``language=en`` and ``script=Latin`` on English data) get
@@ -35,6 +44,7 @@ a point although the true error rate is not 0.
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +52,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from tuneproof.checks.base import as_text, normalise
 from tuneproof.evaluate.slices import natural_key
 
 RowMetricsFn = Callable[[list[dict[str, Any]]], Mapping[str, Any]]
@@ -120,6 +131,7 @@ class RowMetrics:
     per_row: dict[str, np.ndarray] = field(default_factory=dict)  # mean kind
     vectorised: Resampler | None = None  # vectorised kind
     correct: np.ndarray | None = None  # per-row 0/1 when the task has one (small_n, McNemar)
+    groups: np.ndarray | None = None  # copies of one text share a group (cluster bootstrap)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -194,7 +206,7 @@ def _close(a: float, b: float) -> bool:
 def analyse(rows: list[dict[str, Any]], fn: RowMetricsFn, *, probe: int = 50) -> RowMetrics:
     """Decide, per metric, the fastest resampling path that reproduces ``fn`` exactly."""
     full = numeric(fn(rows)) if rows else {}
-    rm = RowMetrics(rows=rows, fn=fn, names=list(full), kinds={})
+    rm = RowMetrics(rows=rows, fn=fn, names=list(full), kinds={}, groups=duplicate_groups(rows))
     todo = list(full)
     if rows and any(m in CONFUSION_METRICS for m in todo) and all(map(is_label_row, rows)):
         gold, pred, names = label_codes(rows)
@@ -284,18 +296,163 @@ def rows_rng(seed: int, positions: np.ndarray) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(raw)])
 
 
+#: The fields of a prediction row that hold its input (one of them per task).
+INPUT_FIELDS = ("text", "text_pair", "question", "context", "input", "messages")
+
+
+def duplicate_key(row: Mapping[str, Any]) -> str:
+    """What makes two rows copies: the same input text(s), normalised as the data checks do."""
+    parts = []
+    for name in INPUT_FIELDS:
+        value = row.get(name)
+        if value is None:
+            continue
+        if isinstance(value, str) or (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            text = as_text(value)
+        else:
+            text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+        parts.append(normalise(text))
+    return "\x1f".join(parts)
+
+
+def duplicate_groups(rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    """A group id per row; rows with the same :func:`duplicate_key` share one, rows without an
+    input field are each their own group."""
+    table: dict[str, int] = {}
+    out = np.empty(len(rows), dtype=np.int64)
+    for i, row in enumerate(rows):
+        key = duplicate_key(row)
+        out[i] = table.setdefault(key, len(table)) if key else -1 - i
+    return out
+
+
+@dataclass(frozen=True)
+class Draws:
+    """A chunk of ``b`` resamples: ``idx (b, m)`` when all have the same length (row bootstrap),
+    else (cluster bootstrap) the rows of all resamples concatenated in ``flat`` with ``length``
+    rows each. ``ordinal`` numbers each resample among all draws of the slice."""
+
+    ordinal: np.ndarray
+    idx: np.ndarray | None = None
+    draws: np.ndarray | None = None  # cluster: (b, G) the local groups drawn
+    sizes: np.ndarray | None = None  # cluster: rows per local group
+    length: np.ndarray | None = None
+    weights: np.ndarray | None = None  # cluster: (b, G) times each group was drawn
+    group_of_member: np.ndarray | None = None  # cluster: local group of each slice row
+    members: np.ndarray | None = None  # cluster: the slice's rows sorted by group
+
+    def group_totals(self, values: np.ndarray) -> np.ndarray:
+        """Per resample, the sum of per-row ``values`` over its rows, from the group draws alone
+        (one matrix product, no expansion to rows)."""
+        assert self.weights is not None and self.members is not None
+        assert self.group_of_member is not None
+        n_groups = self.weights.shape[1]
+        per_group = np.bincount(
+            self.group_of_member, weights=values[self.members], minlength=n_groups
+        )
+        return self.weights @ per_group
+
+    def code_counts(self, codes: np.ndarray, n_codes: int) -> np.ndarray:
+        """Per resample, how many of its rows have each code ``(b, n_codes)``."""
+        assert self.weights is not None and self.members is not None
+        assert self.group_of_member is not None
+        n_groups = self.weights.shape[1]
+        flat = self.group_of_member * n_codes + codes[self.members]
+        per_group = np.bincount(flat, minlength=n_groups * n_codes).reshape(n_groups, n_codes)
+        return self.weights @ per_group
+
+    @property
+    def b(self) -> int:
+        return len(self.ordinal)
+
+    def flat(self) -> np.ndarray:
+        """Cluster: the rows of all resamples concatenated (row k of drawn group j is
+        ``members[start[j] + k]``)."""
+        assert self.draws is not None and self.sizes is not None and self.members is not None
+        drawn = self.draws.ravel()
+        lens = self.sizes[drawn]
+        starts = np.cumsum(self.sizes) - self.sizes
+        within = np.arange(int(lens.sum())) - np.repeat(np.cumsum(lens) - lens, lens)
+        return self.members[np.repeat(starts[drawn], lens) + within]
+
+    def by_length(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(indices (b_k, L), which resamples)`` per distinct length ``L``."""
+        if self.idx is not None:
+            yield self.idx, np.arange(self.b)
+            return
+        assert self.length is not None
+        flat = self.flat()
+        offset = np.cumsum(self.length) - self.length
+        for value in np.unique(self.length):
+            which = np.flatnonzero(self.length == value)
+            yield flat[offset[which][:, None] + np.arange(value)], which
+
+
 def index_chunks(
-    positions: np.ndarray, n_resamples: int, rng: np.random.Generator
+    positions: np.ndarray,
+    n_resamples: int,
+    rng: np.random.Generator,
+    groups: np.ndarray | None = None,
 ) -> Iterator[np.ndarray]:
-    """Resampled row indices ``(b, m)`` drawn with replacement from ``positions``, in chunks."""
+    """Resampled row indices ``(b, m)`` drawn with replacement from ``positions``, in chunks.
+
+    With ``groups`` (a group id per row of the whole row set), whole groups are drawn (the
+    cluster bootstrap of the module docstring); chunks then hold resamples of one length each.
+    """
+    for draws in draw_chunks(positions, n_resamples, rng, groups):
+        for idx, _ in draws.by_length():
+            yield idx
+
+
+def draw_chunks(
+    positions: np.ndarray,
+    n_resamples: int,
+    rng: np.random.Generator,
+    groups: np.ndarray | None = None,
+) -> Iterator[Draws]:
+    """The resamples of a slice in chunks of bounded memory; groups of copies drawn whole."""
     m = len(positions)
+    members = sizes = None
+    if groups is not None and m:
+        uniq, inverse, counts = np.unique(
+            groups[positions], return_inverse=True, return_counts=True
+        )
+        if len(uniq) < m:  # some rows are copies: resample groups
+            members = positions[np.argsort(inverse, kind="stable")]
+            sizes = counts
     per_chunk = max(1, CHUNK_ELEMENTS // max(m, 1))
     done = 0
     while done < n_resamples:
         b = min(per_chunk, n_resamples - done)
-        draws = rng.integers(0, m, size=(b, m))
-        yield positions[draws]
+        ordinal = np.arange(done, done + b)
+        if members is None or sizes is None:
+            yield Draws(ordinal, idx=positions[rng.integers(0, m, size=(b, m))])
+        else:
+            yield _cluster_draws(members, sizes, rng, ordinal)
         done += b
+
+
+def _cluster_draws(
+    members: np.ndarray, sizes: np.ndarray, rng: np.random.Generator, ordinal: np.ndarray
+) -> Draws:
+    """Cluster resamples: draw as many groups as there are, each with all of its rows
+    (``members``: the slice's rows sorted by group)."""
+    b, n_groups = len(ordinal), len(sizes)
+    draws = rng.integers(0, n_groups, size=(b, n_groups))
+    weights = np.bincount(
+        (draws + (np.arange(b) * n_groups)[:, None]).ravel(), minlength=b * n_groups
+    ).reshape(b, n_groups)
+    return Draws(
+        ordinal,
+        draws=draws,
+        sizes=sizes,
+        length=weights @ sizes,
+        weights=weights.astype(np.float64),
+        group_of_member=np.repeat(np.arange(n_groups), sizes),
+        members=members,
+    )
 
 
 def resample(
@@ -306,49 +463,78 @@ def resample(
     *,
     general_resamples: int = GENERAL_RESAMPLES,
     others: Sequence[RowMetrics] = (),
+    groups: np.ndarray | None = None,
 ) -> list[dict[str, np.ndarray]]:
     """Bootstrap distributions of every metric of ``rm`` (and of ``others``, paired).
 
     ``positions`` index the rows of the slice. ``others`` are row sets aligned with ``rm`` (the
     same rows under another model): they get the *same* resampled indices, which is what a
     paired comparison needs. Returns one ``{metric: (B,) array}`` per row set; ``general``
-    metrics have ``general_resamples`` values.
+    metrics have ``general_resamples`` values (the first draws). ``groups``: a group id per row
+    (:func:`duplicate_groups`) for the cluster bootstrap; default: ``rm.groups``.
+
+    A cluster chunk's confusion and mean metrics come from one ``bincount`` over all its rows
+    (whatever each resample's length); the task adapters' resamplers and the general path see
+    the resamples of each length together.
     """
     sets = [rm, *others]
     out: list[dict[str, list[np.ndarray]]] = [{m: [] for m in s.names} for s in sets]
-    done = 0
-    for idx in index_chunks(positions, n_resamples, rng):
+    groups = rm.groups if groups is None else groups
+    for d in draw_chunks(positions, n_resamples, rng, groups):
         for s, acc in zip(sets, out, strict=True):
             conf = None
-            vec = s.vectorised(idx) if s.vectorised is not None else None
+            vec = _vectorised(s, d) if s.vectorised is not None else None
             for m in s.names:
                 kind = s.kinds[m]
                 if kind == "confusion":
                     if conf is None:
                         assert s.codes is not None
-                        conf = confusion_metrics(_confusion_counts(s.codes, s.n_labels, idx))
+                        conf = confusion_metrics(_draw_counts(s.codes, s.n_labels, d))
                     acc[m].append(conf[m])
                 elif kind == "vectorised":
                     assert vec is not None
-                    acc[m].append(np.asarray(vec[m], dtype=np.float64))
+                    acc[m].append(vec[m])
                 elif kind == "mean":
-                    acc[m].append(s.per_row[m][idx].mean(axis=1))
+                    values = s.per_row[m]
+                    if d.idx is not None:
+                        acc[m].append(values[d.idx].mean(axis=1))
+                    else:
+                        assert d.length is not None
+                        acc[m].append(d.group_totals(values) / d.length)
                 else:
-                    take = min(idx.shape[0], general_resamples - done)
-                    if take > 0:
-                        acc[m].append(_general(s, idx[:take], m))
-        done += idx.shape[0]
+                    early = d.ordinal < general_resamples
+                    if early.any():
+                        acc[m].append(_general(s, d, early, m))
     return [{m: np.concatenate(v) if v else np.empty(0) for m, v in acc.items()} for acc in out]
 
 
-def _general(rm: RowMetrics, idx: np.ndarray, name: str) -> np.ndarray:
-    vals = np.empty(idx.shape[0])
-    for b in range(idx.shape[0]):
-        try:
-            vals[b] = numeric(rm.fn([rm.rows[i] for i in idx[b]])).get(name, np.nan)
-        except Exception:  # undefined on this resample (e.g. one class only)
-            vals[b] = np.nan
-    return vals
+def _draw_counts(codes: np.ndarray, n_labels: int, d: Draws) -> np.ndarray:
+    if d.idx is not None:
+        return _confusion_counts(codes, n_labels, d.idx)
+    return d.code_counts(codes, n_labels * n_labels).reshape(d.b, n_labels, n_labels)
+
+
+def _vectorised(rm: RowMetrics, d: Draws) -> dict[str, np.ndarray]:
+    """The task adapter's resampler over a chunk, one call per resample length."""
+    assert rm.vectorised is not None
+    out: dict[str, np.ndarray] = {}
+    for idx, which in d.by_length():
+        for m, v in rm.vectorised(idx).items():
+            out.setdefault(m, np.full(d.b, np.nan))[which] = np.asarray(v, dtype=np.float64)
+    return out
+
+
+def _general(rm: RowMetrics, d: Draws, early: np.ndarray, name: str) -> np.ndarray:
+    vals = np.full(d.b, np.nan)
+    for idx, which in d.by_length():
+        for row_idx, j in zip(idx, which, strict=True):
+            if not early[j]:
+                continue
+            try:
+                vals[j] = numeric(rm.fn([rm.rows[i] for i in row_idx])).get(name, np.nan)
+            except Exception:  # undefined on this resample (e.g. one class only)
+                vals[j] = np.nan
+    return vals[early]
 
 
 def percentile_interval(

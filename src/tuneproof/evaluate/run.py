@@ -2,7 +2,9 @@
 
 Reads top to bottom: load the run and the data (every user error before any work), predict each
 file, tag each row with its slices, summarise (bootstrap intervals per slice), find the failure
-categories, then write ``predictions.jsonl``, ``metrics.json`` and ``slices.md`` atomically.
+categories, run the data checks on the evaluated files (duplicates, leakage against the run's
+train split, empty texts), then write ``predictions.jsonl``, ``metrics.json``,
+``eval_checks.json`` and ``slices.md`` atomically.
 ``metrics.json`` keeps the schema ``train`` writes (docs/evaluation.md); the training sections
 of an existing one are kept.
 """
@@ -18,6 +20,7 @@ import pandas as pd
 
 from tuneproof import io, rundir
 from tuneproof.data.load import require_columns
+from tuneproof.evaluate.datachecks import check_eval_data
 from tuneproof.evaluate.failures import FailureReport, analyse_failures
 from tuneproof.evaluate.metrics import N_RESAMPLES, Summary, slice_positions, summarize_rows
 from tuneproof.evaluate.plan import EvalPlan, PlanCheck, check_plan, load_plan
@@ -51,6 +54,7 @@ class EvalResult:
     data: list[EvalData]
     rows: list[dict[str, Any]]
     metrics: rundir.Metrics  # the content of metrics.json
+    data_checks: rundir.EvalChecks  # the content of eval_checks.json
     plan: list[PlanCheck] | None = None
     files: list[Path] = field(default_factory=list)
 
@@ -213,7 +217,8 @@ def evaluate_run(
 
     ``lang_column`` names a column with a language code per row (default: the run's
     ``data.lang_column``); without one, languages are detected among ``languages`` (default:
-    the plan's languages, else ``slices.DEFAULT_LANGUAGES``). ``slice_columns`` are categorical
+    ``slices.DEFAULT_LANGUAGES``, with or without a ``plan``: the plan only checks coverage, so
+    a planned language outside that list needs a language column). ``slice_columns`` are categorical
     columns to slice by (default: detected). ``seed`` defaults to the run's training seed.
     With ``write``, ``predictions.jsonl``, ``metrics.json`` and ``slices.md`` are (re)written in
     the run directory.
@@ -235,7 +240,9 @@ def evaluate_run(
     dc = config.data
     skip = {dc.text_column, dc.label_column, dc.text_pair_column, dc.id_column, lang_column}
     columns = _slice_columns(data, slice_columns, {c for c in skip if c})
-    langs = tuple(languages or (the_plan.languages if the_plan else DEFAULT_LANGUAGES))
+    # Slice tags are a property of the row: the plan says which slices need how many rows, it
+    # never changes which language a row is detected as (so tags agree with or without --plan).
+    langs = tuple(languages or DEFAULT_LANGUAGES)
     seed = config.training.seed if seed is None else seed
 
     progress = batch_progress(console)
@@ -269,14 +276,19 @@ def evaluate_run(
         languages=list(langs),
         checks=checks,
     )
-    result = EvalResult(run_dir, main_metric, summary, failures, data, rows, metrics, checks)
+    data_checks = check_eval_data(config, run_dir, data, seed=seed)
+    result = EvalResult(
+        run_dir, main_metric, summary, failures, data, rows, metrics, data_checks, checks
+    )
     if write:
         from tuneproof.evaluate.report import render_slices_md
 
         rundir.write_predictions(run_dir, rows)
         rundir.write(run_dir, metrics)
+        rundir.write(run_dir, data_checks)
         io.write_text(run_dir / "slices.md", render_slices_md(result, loaded.name))
-        result.files = [run_dir / f for f in ("predictions.jsonl", "metrics.json", "slices.md")]
+        names = (rundir.PREDICTIONS, rundir.METRICS, rundir.EVAL_CHECKS, "slices.md")
+        result.files = [run_dir / f for f in names]
     return result
 
 
