@@ -10,13 +10,13 @@ from typer.testing import CliRunner
 from tuneproof import rundir
 from tuneproof.cli import app
 from tuneproof.data import synthetic
-from tuneproof.train.templates import STARTERS
+from tuneproof.tasks import TASKS as REGISTRY
 
 runner = CliRunner()
 
 TASKS = [
     pytest.param(t, marks=pytest.mark.slow) if t == "sequence-classification" else t
-    for t in STARTERS
+    for t in REGISTRY
 ]
 
 
