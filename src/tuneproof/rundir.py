@@ -38,6 +38,8 @@ CHECKS = "checks.json"
 EVAL_CHECKS = "eval_checks.json"
 STRESS = "stress.json"
 LINT = "lint.json"
+EXPORT = "export.json"
+DEPLOY = "deploy.json"
 PLAN = "plan.md"
 MODEL = "model"
 
@@ -50,6 +52,8 @@ PRODUCERS: dict[str, str] = {
     EVAL_CHECKS: "tuneproof eval RUN",
     STRESS: "tuneproof stress RUN --data FILE",
     LINT: "tuneproof train CONFIG -o RUN",
+    EXPORT: "tuneproof export RUN",
+    DEPLOY: "tuneproof bench RUN",
     PLAN: "tuneproof plan ... -o RUN (before training)",
     MODEL: "tuneproof train CONFIG -o RUN",
 }
@@ -459,6 +463,66 @@ class Lint(RunFile):
     FILE: ClassVar[str] = LINT
 
     findings: list[LintFinding] = Field(default_factory=list)
+
+
+# --- export.json, deploy.json ----------------------------------------------------------------
+
+
+class Parity(_Record):
+    """An export against the PyTorch model on the run's test rows."""
+
+    max_abs_logit_diff: float
+    label_agreement: float
+    n: int  # labels compared (rows; words for token classification)
+
+
+class ExportArtifact(_Record):
+    format: str  # safetensors-merged | onnx | onnx-int8 | pytorch-int8
+    path: str  # relative to the run directory when inside it
+    bytes: int | None = None  # the weights only
+    files: list[str] = Field(default_factory=list)
+    parity: Parity | None = None
+    note: str | None = None
+
+
+class Export(RunFile):
+    """``export.json``: every export of the run, with its parity check and the versions used."""
+
+    FILE: ClassVar[str] = EXPORT
+
+    task: str | None = None
+    artifacts: list[ExportArtifact] = Field(default_factory=list)
+    versions: dict[str, str | None] = Field(default_factory=dict)
+
+    def artifact(self, fmt: str) -> ExportArtifact | None:
+        return next((a for a in self.artifacts if a.format == fmt), None)
+
+
+class BenchRow(_Record):
+    """One engine of ``tuneproof bench``: size, speed and accuracy on the same test rows."""
+
+    name: str
+    bytes: int | None
+    load_seconds: float
+    latency_p50_ms: float
+    latency_p95_ms: float
+    throughput_per_s: float
+    batch: int
+    accuracy: float
+    accuracy_ci: tuple[float, float]
+    n: int
+
+
+class Deploy(RunFile):
+    """``deploy.json``: the accuracy-vs-speed table of ``tuneproof bench``."""
+
+    FILE: ClassVar[str] = DEPLOY
+
+    machine: str
+    cpu_count: int | None = None
+    threads: int
+    repeats: int
+    rows: list[BenchRow] = Field(default_factory=list)
 
 
 # --- reading and writing -----------------------------------------------------------------------
