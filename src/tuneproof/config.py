@@ -223,13 +223,33 @@ class LoraSettings(_Section):
 
 
 class StrategyConfig(_Section):
-    kind: Literal["full", "freeze", "progressive", "lora", "qlora"] = "full"
+    kind: Literal["full", "freeze", "progressive", "lora", "qlora", "distill", "prune"] = "full"
     freeze_layers: int = Field(0, ge=0, description="freeze: bottom N transformer layers")
     freeze_embeddings: bool = Field(False, description="freeze: also the embeddings")
     unfreeze_every: int | Literal["epoch"] = Field(
         "epoch", description="progressive: steps between unfreezing one more layer group"
     )
     lora: LoraSettings = Field(default_factory=LoraSettings)
+    drop_layers: list[int] = Field(
+        default_factory=list,
+        description="prune: transformer layers removed before fine-tuning (0 = bottom); "
+        "DistilBERT's recipe keeps every other layer",
+    )
+    teacher: str | None = Field(None, description="distill: the teacher's run directory")
+    temperature: float = Field(2.0, gt=0, description="distill: temperature of the soft labels")
+    alpha: float = Field(
+        0.5, ge=0, le=1, description="distill: weight of the soft-label loss (T²·KL) against CE"
+    )
+
+    @model_validator(mode="after")
+    def _needs(self) -> StrategyConfig:
+        if self.kind == "distill" and not self.teacher:
+            raise ValueError(
+                "strategy.kind distill needs strategy.teacher: the teacher's run directory"
+            )
+        if self.kind == "prune" and not self.drop_layers:
+            raise ValueError("strategy.kind prune needs strategy.drop_layers, e.g. [1, 3, 5]")
+        return self
 
     @field_validator("unfreeze_every")
     @classmethod

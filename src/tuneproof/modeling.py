@@ -186,3 +186,26 @@ def linear_module_names(model: nn.Module) -> list[str]:
     return sorted(
         {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)}
     )
+
+
+def drop_layers(model: nn.Module, indices: list[int]) -> str:
+    """Remove transformer blocks before fine-tuning (layer pruning, DistilBERT-style); the model
+    config's layer count follows, so the saved model reloads with the smaller depth."""
+    from torch import nn
+
+    name, layers = find_layers(model)
+    bad = [i for i in indices if not 0 <= i < len(layers)]
+    if bad:
+        raise UserError(
+            f"strategy.drop_layers: {bad} out of range; the model has layers 0..{len(layers) - 1}"
+        )
+    if len(set(indices)) >= len(layers):
+        raise UserError("strategy.drop_layers: keep at least one layer")
+    kept = nn.ModuleList(layer for i, layer in enumerate(layers) if i not in set(indices))
+    parent_name, _, attr = name.rpartition(".")
+    parent = model.get_submodule(parent_name) if parent_name else model
+    setattr(parent, attr, kept)
+    cfg = getattr(model, "config", None)
+    if cfg is not None and hasattr(cfg, "num_hidden_layers"):
+        cfg.num_hidden_layers = len(kept)
+    return f"pruned {len(set(indices))} of {len(layers)} layers ({name}); {len(kept)} kept"

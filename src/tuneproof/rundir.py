@@ -502,7 +502,7 @@ class BenchRow(_Record):
     """One engine of ``tuneproof bench``: size, speed and accuracy on the same test rows."""
 
     name: str
-    bytes: int | None
+    bytes: int | None = None
     load_seconds: float
     latency_p50_ms: float
     latency_p95_ms: float

@@ -48,6 +48,10 @@ def bench(
     batch: Annotated[int, typer.Option(help="batch size for throughput")] = 32,
     threads: Annotated[int | None, typer.Option(help="CPU threads [default: torch's]")] = None,
     repeats: Annotated[int, typer.Option(help="timed passes over the test rows")] = 3,
+    also: Annotated[
+        list[Path] | None,
+        typer.Option("--also", help="another run (distilled, pruned) measured on the same rows"),
+    ] = None,
 ) -> None:
     """Size, load time, latency p50/p95 (batch 1), throughput and accuracy of every engine.
 
@@ -55,7 +59,7 @@ def bench(
     """
     from tuneproof.export.bench import bench_run
 
-    d = bench_run(run, exports=exports, batch=batch, threads=threads, repeats=repeats)
+    d = bench_run(run, exports=exports, batch=batch, threads=threads, repeats=repeats, also=also)
     table = Table(
         "engine", "MB", "load s", "p50 ms", "p95 ms", f"texts/s @{batch}", "accuracy (95 % CI)"
     )

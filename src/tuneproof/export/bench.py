@@ -106,8 +106,10 @@ def bench_run(
     batch: int = 32,
     threads: int | None = None,
     repeats: int = 3,
+    also: list[Path] | None = None,
 ) -> rundir.Deploy:
-    """Measure every engine of the run and write ``deploy.json``."""
+    """Measure every engine of the run and write ``deploy.json``. ``also``: other runs (a
+    distilled student, a pruned model) measured on this run's test rows, for the same table."""
     import torch
 
     run_dir = Path(run_dir)
@@ -149,6 +151,29 @@ def bench_run(
 
         rows.append(
             measure(art.format, load, rm, size_bytes=art.bytes, batch=batch, repeats=repeats)
+        )
+    for other in also or []:
+        om = load_for_export(Path(other))
+        if sorted(om.label_names) != sorted(rm.label_names):
+            raise UserError(
+                f"--also {other}: its labels {om.label_names} differ from {rm.label_names}"
+            )
+        same_rows = RunModel(
+            om.run_dir, om.config, om.model, om.tokenizer, om.label_names, rm.inputs, rm.gold
+        )
+
+        def load_other(m: RunModel = same_rows) -> Predictor:
+            return TorchPredictor("pytorch", m.model, m.label_names)
+
+        rows.append(
+            measure(
+                f"{om.config.name or Path(other).name} (pytorch)",
+                load_other,
+                same_rows,
+                size_bytes=model_bytes(Path(other) / "model") or None,
+                batch=batch,
+                repeats=repeats,
+            )
         )
     deploy = rundir.Deploy(
         machine=f"{platform.machine()} {platform.processor() or platform.platform()}",

@@ -186,6 +186,7 @@ def export_run(
         onnx_path = out / "onnx" / "model.onnx"
         _export_onnx(rm, onnx_path)
         rm.tokenizer.save_pretrained(onnx_path.parent)
+        rm.model.config.save_pretrained(onnx_path.parent)  # labels, for loaders and `serve`
         par = parity(
             reference, OnnxPredictor("onnx", onnx_session(onnx_path), rm.label_names), data
         )
@@ -195,6 +196,7 @@ def export_run(
             q_path = out / "onnx-int8" / "model.onnx"
             _quantize_int8(onnx_path, q_path)
             rm.tokenizer.save_pretrained(q_path.parent)
+            rm.model.config.save_pretrained(q_path.parent)
             par = parity(
                 reference, OnnxPredictor("onnx-int8", onnx_session(q_path), rm.label_names), data
             )

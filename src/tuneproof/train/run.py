@@ -306,10 +306,16 @@ def run(
             callbacks.insert(1, progressive)
         if kwargs["load_best_model_at_end"] and config.training.early_stopping_patience:
             callbacks.append(EarlyStoppingCallback(config.training.early_stopping_patience))
-        trainer = Trainer(
+        trainer_cls, train_set = Trainer, prepared.datasets["train"]
+        if config.strategy.kind == "distill":  # soft labels from the teacher run, computed once
+            from tuneproof.train.distill import DistillTrainer, with_teacher_logits
+
+            trainer_cls = DistillTrainer.configured(config.strategy)
+            train_set = with_teacher_logits(prepared, config)
+        trainer = trainer_cls(
             model=model,
             args=TrainingArguments(**kwargs),
-            train_dataset=prepared.datasets["train"],
+            train_dataset=train_set,
             eval_dataset=prepared.datasets.get("validation"),
             processing_class=tokenizer,
             data_collator=task.collator(tokenizer),

@@ -19,6 +19,7 @@ from tuneproof.errors import UserError
 from tuneproof.modeling import (
     check_strategy_available,
     count_params,
+    drop_layers,
     freeze_bottom,
     layer_groups,
     linear_module_names,
@@ -94,6 +95,13 @@ def apply_strategy(
         detail = "4-bit NF4 base (double quantisation, bf16 compute); " + detail
     elif strategy.kind == "lora":
         model, detail = _wrap_lora(model, strategy, task)
+    elif strategy.kind == "prune":
+        detail = drop_layers(model, strategy.drop_layers) + "; all remaining parameters trainable"
+    elif strategy.kind == "distill":
+        detail = (
+            f"distilled from {strategy.teacher} (T={strategy.temperature}, "
+            f"alpha={strategy.alpha}: loss = (1-alpha)·CE + alpha·T²·KL)"
+        )
     trainable, total = count_params(model)
     return model, StrategyInfo(strategy.kind, trainable, total, detail)
 
