@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.tuneproof-installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test lint typecheck unit clean chromium
+.PHONY: setup demo test lint typecheck unit clean chromium postgres
 
 setup: $(STAMP)
 
@@ -42,7 +42,14 @@ chromium:
 	else echo "note: chromium is missing and this is not root: 'sudo apt-get install chromium'," \
 		"or tests/report/test_browser.py is skipped"; fi
 
-test: lint typecheck chromium
+# Debian's PostgreSQL for the competition tests' throw-away clusters (skipped without it).
+postgres:
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql; \
+	else echo "note: postgresql is missing and this is not root: 'sudo apt-get install postgresql'," \
+		"or the PostgreSQL tests in tests/compete are skipped"; fi
+
+test: lint typecheck chromium postgres
 	$(BIN)/pytest -q --durations=15
 
 clean:
