@@ -66,6 +66,14 @@ def test_bench_writes_the_table(exported: Path) -> None:
         assert lo <= r.accuracy <= hi and r.n == len(preds)
         assert 0 < r.latency_p50_ms <= r.latency_p95_ms and r.throughput_per_s > 0
     assert deploy.threads == 1
+    from tuneproof.report import build_report
+
+    build_report(exported, formats=("md",), model_card=False)
+    report = (exported / "report.md").read_text(encoding="utf-8")
+    section = report.split("### Deployment", 1)[1].split("\n## ", 1)[0]
+    for r in deploy.rows:
+        assert f"| {r.name} |" in section and f"{r.accuracy:.4f}" in section
+    assert "label agreement with PyTorch" in section
 
 
 def test_unsupported_task_is_one_line_exit_2(tmp_path: Path) -> None:

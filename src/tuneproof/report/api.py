@@ -113,6 +113,8 @@ def report_context(
         "curves": curve_table(ev),
         "plan_md": demote_headings(ev.plan_md, 2) if ev.plan_md else None,
         "memory": memory_figures(ev.run_dir),
+        "deploy": rundir.read_optional(ev.run_dir, rundir.Deploy),
+        "exports": rundir.read_optional(ev.run_dir, rundir.Export),
         "plan_md_inert": escape_raw_html(demote_headings(ev.plan_md, 2)) if ev.plan_md else None,
         "card": card,
         "missing": missing,
