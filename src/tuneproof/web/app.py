@@ -1,0 +1,71 @@
+"""``create_app``: the FastAPI app of ``tuneproof ui`` over one workspace."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+import tuneproof
+from tuneproof.web import api, pages
+from tuneproof.web.render import page
+from tuneproof.web.security import LOCAL_HOSTS, PAGE_CSP, Settings, guard
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(
+    workspace: str | Path,
+    *,
+    token: str | None = None,
+    port: int | None = None,
+    hosts: tuple[str, ...] = LOCAL_HOSTS,
+) -> FastAPI:
+    """The app for ``workspace`` (its ``runs/`` folder holds the runs). ``hosts`` are the Host
+    names it answers to; ``token`` is the per-launch token (random when None)."""
+    settings = Settings(Path(workspace).resolve(), port=port, hosts=hosts)
+    if token is not None:
+        settings = Settings(settings.workspace, token=token, port=port, hosts=hosts)
+    app = FastAPI(
+        title="tuneproof",
+        version=tuneproof.__version__,
+        description="Runs, live training, comparison and the PR evidence builder.",
+        dependencies=[Depends(guard)],
+        docs_url=None,  # the Swagger page loads its scripts from a CDN
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))
+
+    @app.middleware("http")
+    async def headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith(("/api/", "/files/")) or request.url.path == "/openapi.json":
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        return page(
+            request,
+            "error.html",
+            status_code=exc.status_code,
+            status=exc.status_code,
+            detail=exc.detail,
+        )
+
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
