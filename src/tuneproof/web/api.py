@@ -3,14 +3,17 @@ make, for scripts and tests. State-changing operations need the token (``securit
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
 from tuneproof import rundir, workspace
 from tuneproof.errors import UserError
 from tuneproof.web.security import TOKEN_HEADER, settings
+
+NAME = workspace.NAME_RE.pattern
+RunName = Annotated[str, Path(pattern=NAME, description="a run: the folder runs/NAME")]
 
 
 class Problem(BaseModel):
@@ -66,7 +69,7 @@ class Validation(BaseModel):
 
 
 class StartIn(ConfigIn):
-    name: str = Field(description="run name: the folder under runs/")
+    name: str = Field(pattern=NAME, description="run name: the folder under runs/")
 
 
 class LaunchOut(BaseModel):
@@ -88,7 +91,7 @@ class Starter(BaseModel):
 class NotesIn(BaseModel):
     motivation: str = ""
     known_failures: str = ""
-    baseline: str | None = None
+    baseline: str | None = Field(None, pattern=NAME)
 
 
 class FlipOut(BaseModel):
@@ -152,7 +155,7 @@ def list_runs(request: Request) -> list[RunOut]:
 
 
 @router.get("/runs/{name}", response_model=RunDetail, responses=NOT_FOUND)
-def get_run(name: str, request: Request) -> RunDetail:
+def get_run(name: RunName, request: Request) -> RunDetail:
     summary = _summary(request, name)
     out = RunDetail(run=RunOut.of(summary))
     for attr, model in (("metrics", rundir.Metrics), ("manifest", rundir.Manifest)):
@@ -167,7 +170,7 @@ def get_run(name: str, request: Request) -> RunDetail:
 
 
 @router.get("/runs/{name}/progress", response_model=dict[str, Any], responses=NOT_FOUND)
-def get_progress(name: str, request: Request) -> dict[str, Any]:
+def get_progress(name: RunName, request: Request) -> dict[str, Any]:
     _summary(request, name)
     progress = workspace.read_progress(settings(request).workspace, name)
     if progress is None:
@@ -192,7 +195,7 @@ def start_run(body: StartIn, request: Request) -> LaunchOut:
 
 
 @router.post("/runs/{name}/cancel", response_model=Cancelled, responses={**REFUSED, **NOT_FOUND})
-def cancel_run(name: str, request: Request) -> Cancelled:
+def cancel_run(name: RunName, request: Request) -> Cancelled:
     _summary(request, name)
     return Cancelled(cancelled=workspace.cancel_run(settings(request).workspace, name))
 
@@ -208,14 +211,14 @@ def starter(task: str) -> Starter:
 
 
 @router.get("/runs/{name}/notes", response_model=NotesIn, responses=NOT_FOUND)
-def get_notes(name: str, request: Request) -> NotesIn:
+def get_notes(name: RunName, request: Request) -> NotesIn:
     _summary(request, name)
     n = workspace.read_notes(settings(request).workspace, name)
     return NotesIn(motivation=n.motivation, known_failures=n.known_failures, baseline=n.baseline)
 
 
 @router.put("/runs/{name}/notes", response_model=NotesIn, responses={**REFUSED, **NOT_FOUND})
-def put_notes(name: str, body: NotesIn, request: Request) -> NotesIn:
+def put_notes(name: RunName, body: NotesIn, request: Request) -> NotesIn:
     _summary(request, name)
     try:
         n = workspace.write_notes(settings(request).workspace, name, **body.model_dump())
@@ -225,7 +228,11 @@ def put_notes(name: str, body: NotesIn, request: Request) -> NotesIn:
 
 
 @router.get("/compare", response_model=CompareOut, responses={400: {"model": Problem}})
-def compare(a: str, b: str, request: Request) -> CompareOut:
+def compare(
+    a: Annotated[str, Query(pattern=NAME, description="run A")],
+    b: Annotated[str, Query(pattern=NAME, description="baseline run B")],
+    request: Request,
+) -> CompareOut:
     from tuneproof.evaluate.compare import compare_runs, flipped_rows
 
     ws = settings(request).workspace

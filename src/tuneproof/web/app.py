@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import Match
 
 import tuneproof
 from tuneproof.web import api, pages
@@ -17,6 +18,16 @@ from tuneproof.web.render import page
 from tuneproof.web.security import LOCAL_HOSTS, PAGE_CSP, Settings, guard
 
 STATIC = Path(__file__).parent / "static"
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods the routes at this path accept (Starlette lists only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 def create_app(
@@ -55,15 +66,21 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 405:  # Allow: every method of the path, not just one route's
+            exc.headers = {"Allow": ", ".join(allowed_methods(request))}
         if request.url.path.startswith(("/api/", "/files/")) or request.url.path == "/openapi.json":
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        return page(
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        response = page(
             request,
             "error.html",
             status_code=exc.status_code,
             status=exc.status_code,
             detail=exc.detail,
         )
+        response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+        return response
 
     app.include_router(api.router)
     app.include_router(pages.router)
