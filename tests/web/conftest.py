@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import random
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -125,5 +127,49 @@ def flip_payload(src: Path, dest: Path, against: Path) -> Path:
 def tiny_yaml(tiny_bert_dir: Path, web_data: dict[str, Path]) -> str:
     """A config that trains in a few seconds (for the launch tests)."""
     return yaml.safe_dump(
-        tiny_config(tiny_bert_dir, web_data, "live", max_steps=16), sort_keys=False
+        tiny_config(tiny_bert_dir, web_data, "live", max_steps=10), sort_keys=False
     )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(ws: Path) -> Iterator[str]:
+    """``tuneproof ui`` as a real uvicorn server on 127.0.0.1 (its own process group)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tuneproof", "ui", "--workspace", str(ws), "--port", str(port)],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        end = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url + "/api/runs", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > end:
+                    raise RuntimeError(
+                        f"tuneproof ui did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
+                    ) from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)

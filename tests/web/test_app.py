@@ -253,3 +253,16 @@ def test_files_inside_are_served_sandboxed(client: TestClient, workspace: Path) 
     assert r.status_code == 200 and r.text == (workspace / "runs/base/config.yaml").read_text()
     assert r.headers["content-security-policy"].startswith("sandbox")
     assert r.headers["content-type"].startswith("text/plain")
+
+
+def test_cli_runs_prints_the_same_table(workspace: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tuneproof.cli import app
+
+    out = CliRunner().invoke(app, ["runs", "--workspace", str(workspace)], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    head = rundir.read(workspace / "runs/fast", rundir.Metrics).headline
+    assert head is not None
+    line = next(x for x in out.output.splitlines() if " fast " in x)
+    assert "complete" in line and f"{head.value:.4f}" in line

@@ -21,6 +21,8 @@
     es.addEventListener("progress", function (e) {
       const d = JSON.parse(e.data), p = d.progress;
       set(box, "status", d.status);
+      const head = document.getElementById("run-status");
+      if (head) head.textContent = d.status;
       if (!p) return;
       set(box, "phase", p.phase);
       set(box, "step", p.step + " / " + p.max_steps);
