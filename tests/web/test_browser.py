@@ -19,10 +19,10 @@ import yaml
 
 from tuneproof import rundir
 
+from .conftest import PAYLOAD, flip_payload, serve
+
 sync_api = pytest.importorskip("playwright.sync_api")
 expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
-
-from .conftest import PAYLOAD, flip_payload, serve
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
