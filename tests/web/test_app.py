@@ -57,6 +57,9 @@ def test_runs_page_lists_runs_with_status_and_headline(client: TestClient, works
         )
         assert row is not None, name
         assert f"<b>{head.value:.4f}</b>" in row.group(0)
+    for desc, order in (("false", ["base", "fast"]), ("true", ["fast", "base"])):
+        sorted_page = client.get("/runs", params={"sort": "name", "desc": desc}).text
+        assert re.findall(r'<td><a href="/runs/(\w+)">', sorted_page) == order
     filtered = client.get("/runs", params={"q": "fast"}).text
     assert 'href="/runs/fast"' in filtered and 'href="/runs/base"' not in filtered
 
@@ -255,12 +258,14 @@ def test_files_inside_are_served_sandboxed(client: TestClient, workspace: Path) 
     assert r.headers["content-type"].startswith("text/plain")
 
 
-def test_cli_runs_prints_the_same_table(workspace: Path) -> None:
+def test_cli_runs_prints_the_same_table(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
     from tuneproof.cli import app
+    from tuneproof.cli._common import console
 
-    out = CliRunner().invoke(app, ["runs", "--workspace", str(workspace)], terminal_width=200)
+    monkeypatch.setattr(console, "width", 250)  # one table row per line
+    out = CliRunner().invoke(app, ["runs", "--workspace", str(workspace)])
     assert out.exit_code == 0, out.output
     head = rundir.read(workspace / "runs/fast", rundir.Metrics).headline
     assert head is not None
