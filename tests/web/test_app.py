@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+import shlex
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,7 @@ def test_run_page_shows_headline_curves_failures_and_reproduce(
     assert page.count("<svg") == 2  # loss, validation metrics
     wrong = [r for r in rundir.read_predictions(run) if not r.correct]
     assert f"Rows it gets wrong ({len(wrong)}" in page
-    command = " ".join(rundir.read(run, rundir.Manifest).command)
+    command = shlex.join(rundir.read(run, rundir.Manifest).command)  # pasteable in a shell
     assert str(escape(command)) in page
     assert 'href="/files/runs/base/metrics.json"' in page
 
