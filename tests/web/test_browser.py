@@ -171,7 +171,6 @@ def test_evidence_builder(page, app_url: str) -> None:  # type: ignore[no-untype
     assert {"report.md", "report.html", "MODEL_CARD.md", "PR.md"} <= set(names)
 
 
-@pytest.mark.slow  # a real `tuneproof train` process: about 85 s on 2 shared CPU cores
 def test_new_run_live_progress_refresh_and_complete(page, app_url: str, tiny_yaml: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(app_url + "/runs/new")
     assert "task: sequence-classification" in page.input_value("#config")
@@ -192,7 +191,9 @@ def test_new_run_live_progress_refresh_and_complete(page, app_url: str, tiny_yam
     assert 0 < step <= max_steps
     _shot(page, "run-live.png")
     page.reload()
-    if page.inner_text("#run-status") in ("starting", "running"):
+    mid_run = page.inner_text("#run-status") in ("starting", "running")
+    print(f"refreshed mid-run: {mid_run}")  # a fast machine may finish between the two
+    if mid_run:
         shown = page.inner_text('#live [data-field="step"]')  # server-rendered from progress.json
         m = re.match(r"(\d+) / (\d+)$", shown)
         assert m is not None and int(m.group(1)) >= step and int(m.group(2)) == max_steps
