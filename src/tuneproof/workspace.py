@@ -183,6 +183,8 @@ def run_status(workspace: Path, name: str) -> tuple[Status, str | None]:
         return "failed", str(err)
     launch = read_launch(workspace, name)
     if manifest is not None and manifest.status != "running":
+        if manifest.status == "failed" and launch is not None and launch.cancelled:
+            return "failed", "cancelled"  # train records a SIGTERM as a failure of its own
         return manifest.status, manifest.reason
     if launch is None:
         # started elsewhere (a terminal): only the manifest can tell
