@@ -202,7 +202,7 @@ def cancel_run(name: RunName, request: Request) -> Cancelled:
 
 @router.get("/starter/{task}", response_model=Starter, responses=NOT_FOUND)
 def starter(task: str) -> Starter:
-    from tuneproof.train.templates import starter_config
+    from tuneproof.tasks.templates import starter_config
 
     try:
         return Starter(task=task, config=starter_config(task))

@@ -63,8 +63,8 @@ def _new_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    from tuneproof.config import TASKS
-    from tuneproof.train.templates import STARTERS, starter_config
+    from tuneproof.tasks import TASKS
+    from tuneproof.tasks.templates import starter_config
 
     ws = _ws(request)
     source_error = None
@@ -82,7 +82,7 @@ def _new_page(
         request,
         "new.html",
         status_code=status_code,
-        tasks=[t for t in TASKS if t in STARTERS],
+        tasks=list(TASKS),
         task=task,
         start=start,
         runs=[r for r in workspace.list_runs(ws) if r.task],
