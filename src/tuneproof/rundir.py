@@ -42,6 +42,8 @@ EXPORT = "export.json"
 DEPLOY = "deploy.json"
 PLAN = "plan.md"
 MODEL = "model"
+PROGRESS = "progress.json"
+NOTES = "notes.json"
 
 PRODUCERS: dict[str, str] = {
     CONFIG: "tuneproof train CONFIG -o RUN",
@@ -56,6 +58,8 @@ PRODUCERS: dict[str, str] = {
     DEPLOY: "tuneproof bench RUN",
     PLAN: "tuneproof plan ... -o RUN (before training)",
     MODEL: "tuneproof train CONFIG -o RUN",
+    PROGRESS: "tuneproof train CONFIG -o RUN",
+    NOTES: "the PR evidence builder of `tuneproof ui`",
 }
 
 
@@ -523,6 +527,44 @@ class Deploy(RunFile):
     threads: int
     repeats: int
     rows: list[BenchRow] = Field(default_factory=list)
+
+
+# --- progress.json -----------------------------------------------------------------------------
+
+
+class Progress(RunFile):
+    """``progress.json``: where a training run is, rewritten (atomically) as it trains.
+
+    The web app streams it to the run page, so a browser refresh or an app restart loses nothing;
+    ``phase`` is ``train`` while the Trainer runs and ``evaluate`` after it (predicting on the test
+    split and writing metrics), until ``manifest.json`` says the run is complete.
+    """
+
+    FILE: ClassVar[str] = PROGRESS
+
+    phase: Literal["train", "evaluate"] = "train"
+    step: int = 0
+    max_steps: int = 0
+    epoch: float | None = None
+    loss: float | None = None
+    eval: dict[str, float] = Field(default_factory=dict)  # latest eval_* logs, prefix dropped
+    elapsed_s: float | None = None
+    eta_s: float | None = None
+    updated: str | None = None  # ISO time of this write
+
+
+# --- notes.json --------------------------------------------------------------------------------
+
+
+class Notes(RunFile):
+    """``notes.json``: the free-text parts of a PR evidence bundle, written by a person."""
+
+    FILE: ClassVar[str] = NOTES
+
+    motivation: str = ""
+    known_failures: str = ""
+    baseline: str | None = None  # the run the bundle compares against (a run name)
+    updated: str | None = None
 
 
 # --- reading and writing -----------------------------------------------------------------------

@@ -25,6 +25,7 @@ RUN_FILES = {
     "predictions.jsonl",
     "model",
     "checkpoints",
+    "progress.json",
 }
 
 
@@ -34,6 +35,8 @@ def test_run_writes_the_run_directory_and_learns(tiny_bert_dir, toy_data, make_c
     result = run(cfg, out)
 
     assert {p.name for p in out.iterdir()} == RUN_FILES
+    progress = read_json(out / "progress.json")  # the last write: training done, evaluating
+    assert (progress["step"], progress["max_steps"], progress["phase"]) == (24, 24, "evaluate")
     metrics = read_json(out / "metrics.json")
     losses = [h["loss"] for h in metrics["history"] if "loss" in h]
     assert losses[-1] < losses[0], "training loss should go down"

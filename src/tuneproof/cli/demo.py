@@ -112,4 +112,14 @@ def run_demo(output: Path, *, strategy: str = "full", console: Console | None = 
     console.print(
         f"run directory: [bold]{output}[/]   MLflow store: [bold]{result.tracking_uri}[/]"
     )
+    # the app lists the runs under WORKSPACE/runs/
+    where = output.resolve().parent
+    ws = (
+        " --workspace " + str(where.parent)
+        if where.name == "runs" and where.parent != Path.cwd()
+        else ""
+    )
+    console.print(
+        f"look at the run in the browser: [bold]tuneproof ui{ws}[/] (http://127.0.0.1:7860/runs/{output.name})"
+    )
     return output

@@ -375,3 +375,40 @@ def compare_runs(
         slices=slices,
         config_diff=config_diff(cfg_a, cfg_b),
     )
+
+
+@dataclass(frozen=True)
+class Flip:
+    """A row one run got right and the other wrong (``fixed``: A right, B wrong)."""
+
+    source: str
+    id: str
+    text: str
+    gold: Any
+    pred_a: Any
+    pred_b: Any
+    direction: Literal["fixed", "broken"]
+
+
+def flipped_rows(run_a: str | Path, run_b: str | Path) -> list[Flip]:
+    """The rows whose correctness differs between A and baseline B (same rows as compare_runs)."""
+    a, b = Path(run_a), Path(run_b)
+    _, rows_a, _ = _read_run(a)
+    _, rows_b, _ = _read_run(b)
+    out = []
+    for ra, rb in zip(rows_a, align(rows_a, rows_b, name_a=str(a), name_b=str(b)), strict=True):
+        pa, pb = rundir.PredictionRow.model_validate(ra), rundir.PredictionRow.model_validate(rb)
+        if pa.correct == pb.correct:
+            continue
+        out.append(
+            Flip(
+                pa.source,
+                pa.id,
+                pa.display_text,
+                pa.gold,
+                pa.pred,
+                pb.pred,
+                "fixed" if pa.correct else "broken",
+            )
+        )
+    return out

@@ -237,7 +237,7 @@ def run(
     output_dir = Path(output_dir)
     io.ensure_writable(output_dir)  # a read-only target fails before any data is loaded
     task = get_task(config.task)
-    bar = RichProgressCallback(console)
+    bar = RichProgressCallback(console, run_dir=output_dir)
     resume_from = check_output_dir(
         output_dir, resume=resume, overwrite=overwrite, note=_note(bar.console)
     )
