@@ -86,4 +86,21 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    mount_competition(app, settings.workspace / "competition")
     return app
+
+
+def mount_competition(app: FastAPI, folder: Path) -> bool:
+    """The workspace's competition (``competition/``, made by ``tuneproof compete init``) at
+    ``/competition``: the same app ``tuneproof compete serve`` runs, with its own bearer-token and
+    same-origin rules."""
+    from tuneproof.compete import service
+    from tuneproof.compete.http import create_app as competition_app
+
+    if not (folder / service.FILE).is_file():
+        return False
+    app.mount(
+        "/competition", competition_app(service.open_competition(folder), prefix="/competition")
+    )
+    app.state.competition = folder
+    return True
