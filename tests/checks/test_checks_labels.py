@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pandas as pd
+import pytest
 
 from tuneproof.checks import CheckOptions, Finding, check_data
 
@@ -69,7 +70,19 @@ def test_class_imbalance_warns_below_a_tenth(gen: SimpleNamespace) -> None:
     assert balanced == []
 
 
-def test_unseen_labels_shift_and_missing_labels(gen: SimpleNamespace) -> None:
+def test_an_empty_label_is_refused_not_a_class(gen: SimpleNamespace) -> None:
+    """One validation path (issue 12): `check`, `train` and `eval` refuse a blank label alike."""
+    import random
+
+    from tuneproof.errors import UserError
+
+    train = pd.DataFrame(gen.base_rows(20, random.Random(3), "tr"))
+    train.loc[train.index[0], "label"] = ""
+    with pytest.raises(UserError, match=r"row 0: label 'label' is empty"):
+        findings({"train": train}, "class_imbalance")
+
+
+def test_unseen_labels_and_shift(gen: SimpleNamespace) -> None:
     import random
 
     rng = random.Random(2)
@@ -77,10 +90,7 @@ def test_unseen_labels_shift_and_missing_labels(gen: SimpleNamespace) -> None:
     test = pd.DataFrame(gen.base_rows(40, rng, "te"))
     test.loc[test.index[:30], "label"] = "pos"  # shift: 30+5 of 40 positive
     test.loc[test.index[30], "label"] = "neutral"  # unseen in train
-    train.loc[train.index[0], "label"] = ""  # missing
     out = findings({"train": train, "test": test}, "class_imbalance")
-    details = {f.split + ": " + f.detail.split(":")[0] for f in out}
-    assert "train: 1 rows have no label" in details
     unseen = next(f for f in out if "not in train" in f.detail)
     assert unseen.rows == ("te30",) and unseen.split == "test"
     assert any("differ from train" in f.detail and f.split == "test" for f in out)
