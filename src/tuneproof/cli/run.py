@@ -47,6 +47,9 @@ def train(
         bool, typer.Option(help="continue from the last checkpoint in the run directory")
     ] = False,
     overwrite: Annotated[bool, typer.Option(help="replace an existing run directory")] = False,
+    keep_checkpoints: Annotated[
+        bool, typer.Option(help="keep every checkpoint (default: only the best one is kept)")
+    ] = False,
     skip_checks: Annotated[bool, typer.Option(help="do not run data checks first")] = False,
     overrides: Annotated[
         list[str] | None,
@@ -83,6 +86,7 @@ def train(
         command=["tuneproof", *sys.argv[1:]],
         tracking_uri=tracking_uri,
         console=err_console,
+        keep_checkpoints=keep_checkpoints,
     )
     print_summary(result)
 

@@ -219,6 +219,7 @@ def run(
     tracking_uri: str | None = None,
     console: Console | None = None,
     callbacks: list[Any] | None = None,
+    keep_checkpoints: bool = False,
 ) -> RunResult:
     """Train and evaluate one run; return its metrics and where everything was written.
 
@@ -368,11 +369,16 @@ def run(
         )
         with io.atomic_dir(work / "model") as tmp:
             trainer.save_model(str(tmp))
+            # no pickle in the shareable model folder: the Trainer's training_args.bin becomes JSON
+            (tmp / "training_args.bin").unlink(missing_ok=True)
+            io.write_text(tmp / "training_args.json", trainer.args.to_json_string())
             tokenizer.save_pretrained(str(tmp))
             if (tmp / "adapter_config.json").exists():
                 save_adapter_base(trainer.model, tmp, config.model.name)
         rundir.write_predictions(work, rows)
         rundir.write(work, metrics)
+        if not keep_checkpoints:
+            prune_checkpoints(work / "checkpoints", trainer.state.best_model_checkpoint)
 
         result = RunResult(
             output_dir, metrics, strategy, checks_summary=checks_summary, timing=timing
@@ -389,6 +395,27 @@ def run(
         rundir.write(work, manifest)
     publish(work, output_dir)
     return result
+
+
+def prune_checkpoints(folder: Path, best: str | None) -> list[str]:
+    """After a complete run, keep only the best checkpoint (the last when none was selected): the
+    rest are hundreds of MB of optimizer state nobody resumes from (``--keep-checkpoints`` keeps
+    them). Returns the names removed."""
+    if not folder.is_dir():
+        return []
+    ckpts = sorted(
+        (p for p in folder.iterdir() if p.is_dir() and p.name.startswith("checkpoint-")),
+        key=lambda p: int(p.name.rsplit("-", 1)[-1]) if p.name.rsplit("-", 1)[-1].isdigit() else -1,
+    )
+    if not ckpts:
+        return []
+    keep = Path(best).name if best else ckpts[-1].name
+    removed = []
+    for p in ckpts:
+        if p.name != keep:
+            shutil.rmtree(p)
+            removed.append(p.name)
+    return removed
 
 
 def _note(console: Console) -> Callable[[str], None]:
