@@ -45,6 +45,7 @@ a point although the true error rate is not 0.
 from __future__ import annotations
 
 import json
+import math
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -86,13 +87,25 @@ class SliceMetrics:
     small_n: bool
 
     def to_dict(self) -> dict[str, Any]:
+        """The metrics.json block; a metric that cannot be computed on these rows (a correlation
+        of constant values, one row) is written as null with a ``note`` saying why, never NaN."""
         out: dict[str, Any] = {"n": self.n}
+        undefined = []
         for name, value in self.metrics.items():
+            if isinstance(value, float) and math.isnan(value):
+                out[name] = None
+                undefined.append(name)
+                continue
             out[name] = value
             if name in self.ci:
                 ci = self.ci[name]
                 out[f"{name}_ci"] = [ci[0], ci[1]] if ci is not None else None
         out["small_n"] = self.small_n
+        if undefined:
+            out["note"] = (
+                f"{', '.join(undefined)}: undefined on these {self.n} rows (constant gold or "
+                "predictions, or too few rows), so not reported"
+            )
         return out
 
 
