@@ -57,6 +57,7 @@ class EvalResult:
     data_checks: rundir.EvalChecks  # the content of eval_checks.json
     plan: list[PlanCheck] | None = None
     files: list[Path] = field(default_factory=list)
+    tracking_note: str | None = None  # the MLflow run updated (or why it could not be)
 
     def worst_slices(self, k: int = 5) -> list[tuple[str, float]]:
         return worst_slices(self.summary, self.main_metric, k)
@@ -289,6 +290,11 @@ def evaluate_run(
         io.write_text(run_dir / "slices.md", render_slices_md(result, loaded.name))
         names = (rundir.PREDICTIONS, rundir.METRICS, rundir.EVAL_CHECKS, "slices.md")
         result.files = [run_dir / f for f in names]
+        from tuneproof import track
+
+        result.tracking_note = track.update(
+            run_dir, result.files, metrics_doc=rundir.dump(result.metrics), prefix="eval"
+        )
     return result
 
 

@@ -208,6 +208,7 @@ class StressReport:
     n_rows: int
     seed: int
     tests: list[StressResult]
+    tracking_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -350,5 +351,13 @@ def run_stress(
         run_dir, data.source, len(sample), seed, evaluate_edits(originals, edited, texts)
     )
     if write:
+        from tuneproof import track
+
         rundir.write(run_dir, rundir.Stress.model_validate(report.to_dict()))
+        rates = {f"stress/{t.name}/failure_rate": t.failure_rate for t in report.tests}
+        report.tracking_note = track.update(
+            run_dir,
+            [run_dir / rundir.STRESS],
+            metrics={k: v for k, v in rates.items() if v is not None},
+        )
     return report

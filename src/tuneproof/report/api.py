@@ -45,6 +45,7 @@ class ReportResult:
     model_card: ModelCardText
     pr_description: str
     written: tuple[Path, ...]  # report.md / report.html / model/README.md, as written
+    tracking_note: str | None = None  # the run's MLflow run updated with them (or why not)
 
     @property
     def markdown_path(self) -> Path | None:
@@ -163,6 +164,9 @@ def build_report(
         written.append(
             io.write_text(run_dir / "report.html", render("report.html.jinja", **context))
         )
+    from tuneproof import track
+
+    note = track.update(run_dir, written, metrics={})
     return ReportResult(
         run_dir=run_dir,
         evidence=ev,
@@ -171,4 +175,5 @@ def build_report(
         model_card=card,
         pr_description=render_pr(ev, comparison, limitations),
         written=tuple(written),
+        tracking_note=note,
     )

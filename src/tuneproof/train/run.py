@@ -278,6 +278,9 @@ def run(
     if resume_from is not None:
         manifest.resumed_from = resume_from.name
     manifest.resources = estimate
+    tracked = _start_tracking(config, output_dir, manifest, loaded, tracking_uri, resume_from)
+    if tracked is not None:
+        manifest.tracking = rundir.Tracking(uri=tracked.uri, run_id=tracked.run_id)
     rundir.write(work, manifest)
     rundir.write(work, lint_record(lint))
     checks_summary = None
@@ -287,7 +290,7 @@ def run(
         write_report(checks, work)
         checks_summary = dict(checks.summary.to_dict())
 
-    with failure_recorded(work, output_dir, manifest), sigterm_raises():
+    with failure_recorded(work, output_dir, manifest, tracked), sigterm_raises():
         transformers.set_seed(config.training.seed)  # before the head is initialised
         model = task.build_model(model_path, prepared, config)
         model, strategy = apply_strategy(
@@ -299,6 +302,10 @@ def run(
 
         measure = Measure()
         callbacks = [bar, measure, *(callbacks or [])]
+        if tracked is not None:  # loss and eval metrics in MLflow while the run trains
+            from tuneproof.track import live_callback
+
+            callbacks.append(live_callback(tracked))
         progressive = None
         if config.strategy.kind == "progressive":  # the schedule prints beside the progress bar
             from tuneproof.train.progressive import ProgressiveUnfreezing
@@ -383,16 +390,14 @@ def run(
         result = RunResult(
             output_dir, metrics, strategy, checks_summary=checks_summary, timing=timing
         )
-        if config.tracking.enabled:
-            result.tracking_uri, result.tracking_run_id = _track(
-                config, output_dir, metrics, tracking_uri, files=work
-            )
         manifest.status = "complete"
         manifest.ended = now()
         manifest.timing = timing
         manifest.resources = measure.resources(estimate)
-        manifest.tracking = rundir.Tracking(uri=result.tracking_uri, run_id=result.tracking_run_id)
         rundir.write(work, manifest)
+        if tracked is not None:
+            result.tracking_uri, result.tracking_run_id = tracked.uri, tracked.run_id
+            _finish_tracking(tracked, work, metrics)
     publish(work, output_dir)
     return result
 
@@ -457,16 +462,26 @@ def publish(work: Path, output_dir: Path) -> None:
 
 
 @contextmanager
-def failure_recorded(work: Path, output_dir: Path, manifest: rundir.Manifest) -> Iterator[None]:
+def failure_recorded(
+    work: Path, output_dir: Path, manifest: rundir.Manifest, tracked: Any = None
+) -> Iterator[None]:
     """An exception, Ctrl-C or SIGTERM while training leaves ``manifest.json`` saying
-    ``failed`` and why; the error is re-raised. A staged replacement is removed (the old run
-    stays as it was)."""
+    ``failed`` and why (and its MLflow run FAILED, with that manifest); the error is re-raised.
+    A staged replacement is removed (the old run stays as it was)."""
     try:
         yield
     except BaseException as err:
         manifest.status, manifest.ended = "failed", now()
         manifest.reason = failure_reason(err)
         rundir.write(work, manifest)
+        if tracked is not None:
+            from tuneproof import track
+
+            try:
+                track.log_files(tracked, [work / rundir.MANIFEST])
+                track.finish(tracked, "failed")
+            except Exception:  # the tracking store is down: the manifest already says it
+                pass
         if work != output_dir:
             shutil.rmtree(work, ignore_errors=True)
         raise
@@ -609,35 +624,61 @@ def _relative(path: str | None, root: Path) -> str | None:
         return path
 
 
-def _track(
+def _start_tracking(
     config: RunConfig,
     output_dir: Path,
-    record: rundir.Metrics,
+    manifest: rundir.Manifest,
+    loaded: LoadedData,
     uri: str | None,
-    *,
-    files: Path | None = None,
-) -> tuple[str, str]:
-    from tuneproof.track import default_tracking_uri, log_run
+    resume_from: Path | None,
+) -> Any:
+    """The MLflow run, created when training starts (a resumed run continues its own)."""
+    if not config.tracking.enabled:
+        return None
+    from tuneproof import track
 
-    metrics = rundir.dump(record)
-    uri = default_tracking_uri(uri or config.tracking.uri)
-    flat_metrics = {f"test/{k}": v for k, v in metrics["overall"].items() if _is_num(v)}
-    flat_metrics.update(
-        {f"validation/{k}": v for k, v in metrics["validation"].items() if _is_num(v)}
-    )
-    run_id = log_run(
-        uri=uri,
+    if resume_from is not None:
+        old = rundir.read_optional(output_dir, rundir.Manifest)
+        if old is not None and old.tracking is not None and old.tracking.run_id:
+            return track.Tracked(
+                old.tracking.uri or track.default_tracking_uri(uri), old.tracking.run_id
+            )
+    versions = manifest.versions
+    tags = {
+        "tuneproof.run_dir": str(output_dir.resolve()),
+        "tuneproof.task": config.task,
+        "tuneproof.version": str(versions.get("tuneproof") or ""),
+        "mlflow.source.git.commit": manifest.git.commit or "",
+        "tuneproof.git_dirty": str(manifest.git.dirty),
+    }
+    datasets = [
+        track.DatasetRef(split, src.path, src.sha256, src.rows)
+        for split, src in loaded.sources.items()
+    ]
+    return track.start(
+        uri=track.default_tracking_uri(uri or config.tracking.uri),
         experiment=config.tracking.experiment,
         run_name=config.name or output_dir.name,
         params=config.to_dict(),
-        metrics=flat_metrics,
-        history=metrics["history"],
-        artifacts=[
-            (files or output_dir) / f for f in ("config.yaml", "manifest.json", "metrics.json")
-        ],
-        tags={"tuneproof.run_dir": str(output_dir.resolve()), "tuneproof.task": config.task},
+        tags=tags,
+        datasets=datasets,
     )
-    return uri, run_id
+
+
+def _finish_tracking(tracked: Any, work: Path, record: rundir.Metrics) -> None:
+    """The evaluation (headline and every slice with its CI) and the run's files, then the MLflow
+    run ends FINISHED with the final manifest."""
+    from tuneproof import track
+
+    doc = rundir.dump(record)
+    track.log_evaluation(tracked, doc, prefix=record.split)
+    track.log_metrics(
+        tracked, {f"validation/{k}": v for k, v in doc.get("validation", {}).items() if _is_num(v)}
+    )
+    files = ("config.yaml", "manifest.json", "metrics.json", "predictions.jsonl", "checks.json",
+             "checks.md", "lint.json", "plan.md")  # fmt: skip
+    track.log_files(tracked, [work / f for f in files])
+    track.finish(tracked, "complete")
 
 
 def _is_num(v: Any) -> bool:
