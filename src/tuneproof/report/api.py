@@ -22,6 +22,7 @@ from tuneproof.report.sections import (
     curve_table,
     demote_headings,
     escape_raw_html,
+    plan_deviations,
     repro_script,
     reproduce,
     summary,
@@ -103,6 +104,7 @@ def report_context(
         "ev": ev,
         "cmp": comparison,
         "s": summary(ev, comparison),
+        "deviations": plan_deviations(ev),
         "lims": list(limitations),
         "config_rows": config_rows(ev),
         "slice_metrics": _slice_metric_names(ev),
@@ -126,7 +128,13 @@ def report_context(
         "high_stress": HIGH_STRESS_FAILURE,
         "loss_chart": line_chart("loss", loss),
         "metric_chart": line_chart("validation metrics", main_first[:4]),
-        "slice_chart": slice_chart(m.slices, m.main_metric, verdicts=verdicts, overall=m.headline),
+        "slice_chart": slice_chart(
+            m.slices,
+            m.main_metric,
+            verdicts=verdicts if comparison is not None else None,
+            overall=m.headline,
+            chance=m.overall.majority if m.main_metric == "accuracy" else None,
+        ),
     }
 
 

@@ -20,6 +20,16 @@ _LOCAL_VERSION = re.compile(r"\+.*$")
 
 
 @dataclass(frozen=True)
+class OodLine:
+    """One out-of-distribution evaluation, shown beside the headline (never pooled into it)."""
+
+    name: str
+    n: int | None
+    value: MetricValue | None
+    majority: float | None
+
+
+@dataclass(frozen=True)
 class Summary:
     name: str
     task: str
@@ -34,6 +44,15 @@ class Summary:
     baseline_value: float | None
     delta: float | None
     verdict: str | None
+    ood: tuple[OodLine, ...] = ()
+
+
+def ood_lines(ev: RunEvidence) -> tuple[OodLine, ...]:
+    main = ev.metrics.main_metric
+    return tuple(
+        OodLine(name, r.overall.n, r.overall.get(main), r.overall.majority)
+        for name, r in ev.ood.items()
+    )
 
 
 def summary(ev: RunEvidence, comparison: BaselineComparison | None) -> Summary:
@@ -61,6 +80,7 @@ def summary(ev: RunEvidence, comparison: BaselineComparison | None) -> Summary:
         baseline_value=overall.baseline if overall else None,
         delta=overall.delta if overall else None,
         verdict=overall.verdict if overall else None,
+        ood=ood_lines(ev),
     )
 
 
@@ -68,11 +88,87 @@ def _source_name(d: DataRef) -> str:
     return d.name or d.path or "eval"
 
 
+# A config key documented as "<task>: ..." (config.py) is used by that task only.
+_TASK_PREFIXES = {
+    "token-classification:": "token-classification",
+    "extractive-qa:": "extractive-qa",
+    "summarization/SFT:": "summarization",
+}
+# strategy keys used by one strategy kind only
+_STRATEGY_KEYS = {
+    "strategy.freeze_layers": ("freeze",),
+    "strategy.freeze_embeddings": ("freeze",),
+    "strategy.unfreeze_every": ("progressive",),
+    "strategy.lora": ("lora", "qlora"),
+}
+
+
+def _task_of_key(dotted: str) -> str | None:
+    """The one task a ``data.*`` key is for (from its description in config.py), or None."""
+    from tuneproof.config import DataConfig
+
+    section, _, name = dotted.partition(".")
+    if section != "data":
+        return None
+    field = DataConfig.model_fields.get(name.split(".", 1)[0])
+    desc = (field.description or "") if field is not None else ""
+    return next((task for pre, task in _TASK_PREFIXES.items() if desc.startswith(pre)), None)
+
+
+def relevant_key(dotted: str, task: str, strategy: str) -> bool:
+    """False for keys another task or strategy kind uses (they would only be noise)."""
+    key_task = _task_of_key(dotted)
+    if key_task is not None and key_task != task:
+        return False
+    for prefix, kinds in _STRATEGY_KEYS.items():
+        if (dotted == prefix or dotted.startswith(prefix + ".")) and strategy not in kinds:
+            return False
+    return True
+
+
 def config_rows(ev: RunEvidence) -> tuple[tuple[str, str], ...]:
-    """The resolved config as (dotted key, value) rows."""
+    """The resolved config as (dotted key, value) rows: only the keys the run's task and
+    strategy use."""
     if ev.config is None:
         return ()
-    return tuple((k, show(v)) for k, v in flatten(ev.config.to_dict(), keep_empty=True).items())
+    task, strategy = ev.config.task, ev.config.strategy.kind
+    return tuple(
+        (k, show(v))
+        for k, v in flatten(ev.config.to_dict(), keep_empty=True).items()
+        if relevant_key(k, task, strategy)
+    )
+
+
+@dataclass(frozen=True)
+class PlanDeviation:
+    """A setting where the run did something else than ``tuneproof plan`` recommended."""
+
+    setting: str
+    planned: str
+    run: str
+
+
+def plan_deviations(ev: RunEvidence) -> tuple[PlanDeviation, ...]:
+    """plan.json's recommendation against config.yaml: strategy, max length, batch size."""
+    p = ev.plan
+    if p is None or ev.config is None:
+        return ()
+    c = ev.config
+    pairs: list[tuple[str, object, object]] = [
+        ("strategy", p.strategy, c.strategy.kind),
+        ("max length", p.max_length, c.data.max_length),
+        ("batch size", p.batch_size, c.training.batch_size),
+        (
+            "gradient accumulation steps",
+            p.gradient_accumulation_steps,
+            c.training.gradient_accumulation_steps,
+        ),
+    ]
+    return tuple(
+        PlanDeviation(name, str(planned), str(done))
+        for name, planned, done in pairs
+        if planned is not None and planned != done
+    )
 
 
 def show(v: Any, limit: int = 300) -> str:

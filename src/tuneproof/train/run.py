@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from tuneproof.plan.args import LintReport
 
 # Files written before training (by `tuneproof plan`) that a new run keeps.
-KEEP_FILES = ("plan.md",)
+KEEP_FILES = ("plan.md", "plan.json")
 
 # Log keys that measure speed, not the model: kept out of metrics.json so it is reproducible.
 TIMING_KEYS = ("runtime", "per_second", "total_flos")
@@ -617,14 +617,11 @@ def _track(
     *,
     files: Path | None = None,
 ) -> tuple[str, str]:
-    from tuneproof.track import default_tracking_uri, log_run
+    from tuneproof.track import default_tracking_uri, log_run, metric_values
 
     metrics = rundir.dump(record)
     uri = default_tracking_uri(uri or config.tracking.uri)
-    flat_metrics = {f"test/{k}": v for k, v in metrics["overall"].items() if _is_num(v)}
-    flat_metrics.update(
-        {f"validation/{k}": v for k, v in metrics["validation"].items() if _is_num(v)}
-    )
+    flat_metrics = metric_values(record)
     run_id = log_run(
         uri=uri,
         experiment=config.tracking.experiment,
@@ -638,7 +635,3 @@ def _track(
         tags={"tuneproof.run_dir": str(output_dir.resolve()), "tuneproof.task": config.task},
     )
     return uri, run_id
-
-
-def _is_num(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
