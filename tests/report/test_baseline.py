@@ -31,7 +31,13 @@ def paired(run: Path, base: Path) -> dict[str, tuple[int, int, int]]:
     for key, ra in a.items():
         rb = b[key]
         right_a, right_b = ra["gold"] == ra["pred"], rb["gold"] == rb["pred"]
-        for group in ["overall", *(f"{k}={v}" for k, v in ra["slices"].items())]:
+        # the headline and its slices are the in-distribution rows; an OOD file is one group
+        groups = (
+            ["overall", *(f"{k}={v}" for k, v in ra["slices"].items())]
+            if ra["in_distribution"]
+            else [f"ood:{ra['source']}"]
+        )
+        for group in groups:
             n, only_a, only_b = out.setdefault(group, [0, 0, 0])
             out[group] = [
                 n + 1,
@@ -92,19 +98,24 @@ def test_diffs_come_from_the_two_runs_files(run_dir: Path, baseline_dir: Path) -
     assert all(d.same for d in cmp.data_changes)  # the same files, fingerprinted by both runs
     assert cmp.same_data.startswith("verified")
     # the values beside the verdicts are each run's own metrics.json
-    fr_run, fr_base = (
-        metrics(r)["slices"]["language=fr"]["accuracy"] for r in (run_dir, baseline_dir)
+    en_run, en_base = (
+        metrics(r)["slices"]["language=en"]["accuracy"] for r in (run_dir, baseline_dir)
     )
-    fr = cmp.verdict("language=fr")
-    assert fr is not None and (fr.run, fr.baseline) == (fr_run, fr_base)
+    en = cmp.verdict("language=en")
+    assert en is not None and (en.run, en.baseline) == (en_run, en_base)
+    fr_run, fr_base = (
+        metrics(r)["ood"]["extra.csv"]["overall"]["accuracy"] for r in (run_dir, baseline_dir)
+    )
+    fr = cmp.verdict("ood:extra.csv")  # the French file: an out-of-distribution group
+    assert fr is not None and (fr.run, fr.baseline, fr.n) == (fr_run, fr_base, 40)
 
 
 def test_numbers_follow_metrics_json_not_predictions(run_dir: Path, baseline_dir: Path) -> None:
     raw = metrics(run_dir)
-    raw["slices"]["language=fr"]["accuracy"] = 0.25
+    raw["slices"]["language=en"]["accuracy"] = 0.25
     edit_json(run_dir / "metrics.json", slices=raw["slices"])
-    base = metrics(baseline_dir)["slices"]["language=fr"]["accuracy"]
-    fr = _compare(run_dir, baseline_dir).verdict("language=fr")
+    base = metrics(baseline_dir)["slices"]["language=en"]["accuracy"]
+    fr = _compare(run_dir, baseline_dir).verdict("language=en")
     assert fr is not None and fr.run == 0.25 and fr.delta == pytest.approx(0.25 - base)
 
 

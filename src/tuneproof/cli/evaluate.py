@@ -221,6 +221,8 @@ def compare(
 
 
 def print_comparison(c: Comparison) -> None:
+    from tuneproof.evaluate.compare import format_p
+
     m = c.main_metric
     table = Table(
         title=f"{c.run_a} (A) vs {c.run_b} (B, baseline): {m}, {c.n_rows:,} paired rows",
@@ -245,7 +247,7 @@ def print_comparison(c: Comparison) -> None:
     for s in c.slices:
         d = s.main
         ci = f"[{d.delta_ci[0]:+.3f}, {d.delta_ci[1]:+.3f}]" if d.delta_ci else "–"
-        p = f"{s.mcnemar_p:.3g}" if s.mcnemar_p is not None else "–"
+        p = format_p(s.mcnemar_p)
         note = " (small n)" if s.small_n else ""
         table.add_row(
             s.key, f"{s.n:,}", f"{d.b:.3f}", f"{d.a:.3f}", f"{d.delta:+.3f}", ci, p,

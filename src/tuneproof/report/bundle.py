@@ -115,7 +115,7 @@ def load_evidence(run_dir: str | Path) -> RunEvidence:
     stress = rundir.read(run_dir, rundir.Stress) if present(rundir.STRESS) else None
     lint = rundir.read(run_dir, rundir.Lint) if present(rundir.LINT) else None
     plan_md = (run_dir / rundir.PLAN).read_text(encoding="utf-8") if present(rundir.PLAN) else None
-    plan = rundir.read_optional(run_dir, rundir.PlanRecommendation)
+    plan = rundir.read(run_dir, rundir.PlanRecommendation) if present(rundir.PLAN_JSON) else None
     has_model = present(rundir.MODEL)
     name = config.name if config is not None else None
     return RunEvidence(

@@ -308,7 +308,8 @@ def _chance(main: str, block: MetricBlock) -> float | None:
 
 def measured_gaps(ev: RunEvidence, limit: int = 6) -> tuple[Gap, ...]:
     """Slices (in-distribution and of each out-of-distribution file) and OOD files whose interval
-    lies below the headline's, or includes chance; the largest shortfall first."""
+    lies below the headline's, or includes chance; the largest shortfall first. Small-n blocks
+    are left out (their intervals mean little; the ``small-slices`` limitation lists them)."""
     m = ev.metrics
     head = m.headline
     if head is None:
@@ -320,11 +321,11 @@ def measured_gaps(ev: RunEvidence, limit: int = 6) -> tuple[Gap, ...]:
     gaps = []
     for key, block in blocks:
         v = block.get(m.main_metric)
-        if v is None or v.ci is None:
+        if v is None or v.ci is None or block.small_n:  # small slices: listed on their own
             continue
         below = head.ci is not None and v.ci[1] < head.ci[0]
         chance = _chance(m.main_metric, block)
-        near = chance is not None and not block.small_n and v.ci[0] <= chance + 1e-12
+        near = chance is not None and v.ci[0] <= chance + 1e-12
         if below or near:
             gaps.append(Gap(key, v.value, v.ci, below, chance if near else None))
     gaps.sort(key=lambda g: g.value)

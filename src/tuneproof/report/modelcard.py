@@ -159,7 +159,10 @@ def render_model_card(
         training=ev.training,
         slices=sorted(ev.metrics.slices.items(), key=lambda kv: -(kv[1].n or 0))[:15],
         usage=usage_example(ev.metrics.task, data.library_name == "peft"),
-        ood=list(ev.ood.items()),
+        ood=[
+            (name, r, ", ".join(k.partition("=")[2] for k in r.slices if k.startswith("language=")))
+            for name, r in ev.ood.items()
+        ],
     )
     text = f"---\n{front}\n---\n\n{body.lstrip()}"
     card = ModelCard(text)  # raises on front matter the Hub could not parse

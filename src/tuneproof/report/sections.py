@@ -195,7 +195,44 @@ class SliceExamples:
     examples: tuple[Example, ...]
 
 
+def _words(p: PredictionRow) -> list[str] | None:
+    extra = p.__pydantic_extra__ or {}
+    for v in (extra.get("tokens"), p.text):
+        if isinstance(v, list):
+            return [str(w) for w in v]
+    return None
+
+
+def _tag_lists(p: PredictionRow) -> tuple[str, str] | None:
+    """Token-classification gold/pred (tag lists) as the words where they differ,
+    ``Paris/B-LOC``, instead of two raw JSON lists; None for other tasks."""
+    g, q = p.gold, p.pred
+    if not (isinstance(g, list) and isinstance(q, list)) or not all(
+        isinstance(t, str) for t in [*g, *q]
+    ):
+        return None
+    words = _words(p) or []
+    diff = [
+        i
+        for i in range(max(len(g), len(q)))
+        if (g[i : i + 1] or [None]) != (q[i : i + 1] or [None])
+    ]
+
+    def tags(seq: list[str]) -> str:
+        shown = [
+            f"{words[i] if i < len(words) else f'#{i}'}/{seq[i] if i < len(seq) else '–'}"
+            for i in diff[:8]
+        ]
+        more = f" (+{len(diff) - 8} more)" if len(diff) > 8 else ""
+        return (" ".join(shown) + more) if shown else "(all tags equal)"
+
+    return tags(g), tags(q)
+
+
 def _example(p: PredictionRow) -> Example:
+    tags = _tag_lists(p)
+    if tags is not None:
+        return Example(p.id, show(p.display_text), tags[0], tags[1], p.score)
     return Example(p.id, show(p.display_text), show(p.gold, 80), show(p.pred, 80), p.score)
 
 
@@ -206,7 +243,9 @@ def worst_examples(
     metrics.json); the whole eval set when rows carry no slice tags."""
     if not ev.predictions or not has_errors_notion(ev.predictions):
         return ()
-    wrong = sorted((p for p in ev.predictions if not p.correct), key=lambda p: -(p.score or 0.0))
+    # the slices of metrics.json are the in-distribution rows'; OOD files come after, by name
+    rows = [p for p in ev.predictions if p.in_distribution is not False]
+    wrong = sorted((p for p in rows if not p.correct), key=lambda p: -(p.score or 0.0))
     main = ev.metrics.main_metric
 
     def weakest_first(item: tuple[str, MetricBlock]) -> float:
@@ -214,16 +253,16 @@ def worst_examples(
         return m.value if m is not None else float("inf")
 
     ordered = sorted(ev.metrics.slices.items(), key=weakest_first)
-    tags = {p.key: slice_keys(p) for p in ev.predictions}
+    tags = {p.key: slice_keys(p) for p in rows}
     out = []
     for key, block in ordered:
-        rows = [p for p in wrong if key in tags[p.key]]
-        if not rows:
+        bad = [p for p in wrong if key in tags[p.key]]
+        if not bad:
             continue
-        total = sum(1 for p in ev.predictions if key in tags[p.key])
+        total = sum(1 for p in rows if key in tags[p.key])
         out.append(
             SliceExamples(
-                key, len(rows), total, block.get(main), tuple(map(_example, rows[:per_slice]))
+                key, len(bad), total, block.get(main), tuple(map(_example, bad[:per_slice]))
             )
         )
         if len(out) == max_slices:
@@ -233,11 +272,24 @@ def worst_examples(
             SliceExamples(
                 "overall",
                 len(wrong),
-                len(ev.predictions),
+                len(rows),
                 ev.metrics.headline,
                 tuple(map(_example, wrong[: per_slice + 2])),
             )
         )
+    for name, result in ev.ood.items():
+        members = [p for p in ev.predictions if p.in_distribution is False and p.source == name]
+        bad = sorted((p for p in members if not p.correct), key=lambda p: -(p.score or 0.0))
+        if bad:
+            out.append(
+                SliceExamples(
+                    f"ood:{name}",
+                    len(bad),
+                    len(members),
+                    result.overall.get(main),
+                    tuple(map(_example, bad[:per_slice])),
+                )
+            )
     return tuple(out)
 
 
