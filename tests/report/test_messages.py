@@ -49,7 +49,9 @@ def test_p_values_are_formatted_one_way(run_dir: Path, baseline_dir: Path) -> No
     assert format_p(9.22e-21) == "9.22e-21" and format_p(0.0312) == "0.0312"
     build_report(run_dir, baseline_dir)
     cmp = compare_to_baseline(load_evidence(run_dir), load_evidence(baseline_dir))
-    ps = [v.mcnemar_p for v in cmp.verdicts if v.mcnemar_p is not None]
+    m = load_evidence(run_dir).metrics
+    shown = {*m.slices, *(f"ood:{k}" for k in m.ood)}  # the rows of the per-slice table
+    ps = [v.mcnemar_p for v in cmp.verdicts if v.mcnemar_p is not None and v.key in shown]
     assert ps
     md = (run_dir / "report.md").read_text(encoding="utf-8")
     html = (run_dir / "report.html").read_text(encoding="utf-8")

@@ -124,7 +124,9 @@ def report_context(
         "confusion": ev.failures.confusion.get("overall") if ev.failures else None,
         "training": ev.training,
         "validation": validation_values(m),
-        "slices": list(m.slices.items()),
+        # the in-distribution slices, then each out-of-distribution file as ``ood:<name>`` (the
+        # key `compare` gives it), so no evaluation is dropped from the table
+        "slices": list(m.slices.items()) + [(f"ood:{k}", r.overall) for k, r in m.ood.items()],
         "high_stress": HIGH_STRESS_FAILURE,
         "loss_chart": line_chart("loss", loss),
         "metric_chart": line_chart("validation metrics", main_first[:4]),
