@@ -45,6 +45,7 @@ def draft_limitations(
     plan = ev.plan_checks
     unmet = {c.key: c for c in plan if not c.met and c.n > 0}
     small = [(key, s) for key, s in m.slices.items() if s.small_n or key in unmet]
+    small += [(f"ood:{name}", r.overall) for name, r in m.ood.items() if r.overall.small_n]
     if small:
 
         def why(key: str) -> str:
@@ -80,9 +81,11 @@ def draft_limitations(
                 "metrics.json",
             )
         )
+    # languages measured anywhere: the headline's slices and the out-of-distribution files'
+    blocks = [*m.slices.items(), *((k, b) for r in m.ood.values() for k, b in r.slices.items())]
     evaluated = {
         split_slice_key(key)[1]
-        for key, s in m.slices.items()
+        for key, s in blocks
         if split_slice_key(key)[0] == "language" and (s.n or 0) > 0
     }
     if len(evaluated) == 1 and not plan:
