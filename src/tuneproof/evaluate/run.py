@@ -354,11 +354,11 @@ def evaluate_run(
     if not in_rows and old_metrics is not None and (run_dir / rundir.PREDICTIONS).exists():
         # OOD files only: the headline stays the previous in-distribution evaluation
         # (and the rows of OOD files evaluated before, unless this evaluation replaces them)
-        names = {d.name for d in data}
+        evaluated = {d.name for d in data}
         kept = [
             p.model_dump(mode="json", exclude_none=True)
             for p in rundir.read_predictions(run_dir)
-            if p.in_distribution is not False or p.source not in names
+            if p.in_distribution is not False or p.source not in evaluated
         ]
         rows = kept + rows
     in_splits = {v for v in kinds.values() if v is not None}
