@@ -41,6 +41,7 @@ LINT = "lint.json"
 EXPORT = "export.json"
 DEPLOY = "deploy.json"
 PLAN = "plan.md"
+PLAN_JSON = "plan.json"
 MODEL = "model"
 PROGRESS = "progress.json"
 NOTES = "notes.json"
@@ -57,6 +58,7 @@ PRODUCERS: dict[str, str] = {
     EXPORT: "tuneproof export RUN",
     DEPLOY: "tuneproof bench RUN",
     PLAN: "tuneproof plan ... -o RUN (before training)",
+    PLAN_JSON: "tuneproof plan ... -o RUN (before training)",
     MODEL: "tuneproof train CONFIG -o RUN",
     PROGRESS: "tuneproof train CONFIG -o RUN",
     NOTES: "the PR evidence builder of `tuneproof ui`",
@@ -104,6 +106,10 @@ class MetricBlock(BaseModel):
     n: int | None = None
     small_n: bool = False
     note: str | None = None
+    #: share of the most frequent gold label (single-label tasks): the accuracy of always
+    #: predicting it, the "chance" a slice is compared against
+    majority: float | None = None
+    n_classes: int | None = None
 
     def values(self) -> tuple[MetricValue, ...]:
         """The numeric metrics, in the order they were written, each with its interval."""
@@ -217,9 +223,21 @@ class EvalInfo(BaseModel):
     plan: list[PlanCheckRecord] | None = None
 
 
+class OodResult(_Record):
+    """An evaluation on a file from another distribution (another language, another source):
+    reported by name beside the headline, never pooled into it."""
+
+    data: DataRef
+    overall: MetricBlock
+    slices: dict[str, MetricBlock] = Field(default_factory=dict)
+
+
 class Metrics(RunFile):
     """``metrics.json``: the evaluation of a run (train writes it, eval rewrites its evaluation).
 
+    ``overall`` (the headline) and ``slices`` cover the in-distribution rows only: the run's own
+    test (or validation) split, or files the user declared in-distribution. Every other
+    evaluated file is one entry of ``ood``. Version 1 files without ``ood`` read as they are.
     Timings are kept out (``manifest.json``) so the file is byte-reproducible.
     """
 
@@ -233,6 +251,7 @@ class Metrics(RunFile):
     training: TrainingInfo | None = None
     history: list[dict[str, Number | str | None]] = Field(default_factory=list)
     slices: dict[str, MetricBlock] = Field(default_factory=dict)
+    ood: dict[str, OodResult] = Field(default_factory=dict)
     eval: EvalInfo | None = None
 
     @property
@@ -329,6 +348,9 @@ class PredictionRow(BaseModel):
     score: float | None = None
     probabilities: dict[str, float] | None = None
     slices: dict[str, str] = Field(default_factory=dict)
+    #: False for a row of an out-of-distribution file (``metrics.json`` ``ood``); None (train's
+    #: rows, older files) counts as in-distribution
+    in_distribution: bool | None = None
     # how the model's tokenizer saw the input (eval); ``tokens`` is a task input (word lists)
     token_stats: TokenInfo | None = None
 
@@ -565,6 +587,22 @@ class Notes(RunFile):
     known_failures: str = ""
     baseline: str | None = None  # the run the bundle compares against (a run name)
     updated: str | None = None
+
+
+# --- plan.json ---------------------------------------------------------------------------------
+
+
+class PlanRecommendation(RunFile):
+    """``plan.json``: what ``tuneproof plan`` recommended (beside the prose of ``plan.md``), so
+    the report can compare it with what the run's config.yaml did."""
+
+    FILE: ClassVar[str] = PLAN_JSON
+
+    model: str | None = None
+    strategy: str | None = None
+    max_length: int | None = None
+    batch_size: int | None = None
+    gradient_accumulation_steps: int | None = None
 
 
 # --- reading and writing -----------------------------------------------------------------------

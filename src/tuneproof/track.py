@@ -15,9 +15,12 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneproof.io import flatten
+
+if TYPE_CHECKING:
+    from tuneproof.rundir import Metrics
 
 
 def default_tracking_uri(uri: str | None = None) -> str:
@@ -28,6 +31,27 @@ def default_tracking_uri(uri: str | None = None) -> str:
     if env:
         return env
     return f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+def metric_values(metrics: Metrics) -> dict[str, float]:
+    """The MLflow metric keys of a metrics.json: the headline as ``<split>/<metric>`` (the
+    in-distribution rows only), the last validation as ``validation/<metric>``, and each
+    out-of-distribution file as ``ood/<name>/<metric>``, never pooled into the headline."""
+    out: dict[str, float] = {}
+    if metrics.overall.n is not None:
+        out[f"{metrics.split}/n"] = float(metrics.overall.n)
+    for v in metrics.overall.values():
+        out[f"{metrics.split}/{v.name}"] = v.value
+    for k, raw in metrics.validation.items():
+        if isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw == raw:
+            out[f"validation/{k}"] = float(raw)
+    for name, result in metrics.ood.items():
+        key = _key(name)
+        if result.overall.n is not None:
+            out[f"ood/{key}/n"] = float(result.overall.n)
+        for v in result.overall.values():
+            out[f"ood/{key}/{v.name}"] = v.value
+    return out
 
 
 @dataclass(frozen=True)

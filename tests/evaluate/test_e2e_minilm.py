@@ -8,6 +8,7 @@ import pytest
 
 from tuneproof.config import parse_config
 from tuneproof.data.corpora import builtin_dataset
+from tuneproof.data.load import sha256_file
 from tuneproof.evaluate import evaluate_run
 from tuneproof.io import read_json
 from tuneproof.train import run
@@ -54,15 +55,23 @@ def test_english_model_evaluated_per_language_with_intervals(tmp_path) -> None:
 
     metrics = read_json(out / "metrics.json")
     slices = metrics["slices"]
-    assert metrics["overall"]["n"] == 400 + 300 + 200
-    for lang, n in (("en", 400), ("fr", 300), ("de", 200)):
-        s = slices[f"language={lang}"]
+    # the headline is the English test split (the run's own); fr and de are OOD results
+    assert metrics["split"] == "test" and metrics["overall"]["n"] == 400
+    assert set(k for k in slices if k.startswith("language=")) == {"language=en"}
+    ood = {r["data"]["sha256"]: r for r in metrics["ood"].values()}
+    assert len(ood) == 2
+    blocks = [("en", slices["language=en"], 400)]
+    for path, lang, n in ((files[1], "fr", 300), (files[2], "de", 200)):
+        r = ood[sha256_file(path)]
+        assert r["overall"]["n"] == n
+        blocks.append((lang, r["slices"][f"language={lang}"], n))
+    for _lang, s, n in blocks:
         assert s["n"] == n and not s["small_n"]
         lo, hi = s["accuracy_ci"]
         assert lo < s["accuracy"] < hi and hi - lo < 0.2
     # French reviews are long: the 48-token limit truncates most of them
-    assert slices["truncated=yes"]["n"] >= 250
+    assert ood[sha256_file(files[1])]["slices"]["truncated=yes"]["n"] >= 250
     assert metrics["eval"]["failures"]["categories"]["high_fertility"]["rows"] > 0
     assert metrics["training"]["global_step"] == 30  # kept from training
     assert result.worst_slices(1)
-    assert "language=de" in (out / "slices.md").read_text(encoding="utf-8")
+    assert "## Out-of-distribution evaluations" in (out / "slices.md").read_text(encoding="utf-8")

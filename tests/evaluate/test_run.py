@@ -40,6 +40,8 @@ def cli_error(result) -> str:
 
 
 def test_eval_writes_slices_that_agree_with_the_predictions(run_copy, eval_data):
+    """The run's own test split is the headline; the French file is a named out-of-distribution
+    result beside it, never pooled into ``overall``/``slices`` (#13 item 1)."""
     train_metrics = read_json(run_copy / "metrics.json")
     result = runner.invoke(
         app,
@@ -48,44 +50,55 @@ def test_eval_writes_slices_that_agree_with_the_predictions(run_copy, eval_data)
         env={"COLUMNS": "200"},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "language=fr" in result.stdout
+    assert "language=en" in result.stdout
+    assert "out-of-distribution extra.csv: n=40" in result.stdout
 
     metrics = read_json(run_copy / "metrics.json")
     rows = read_jsonl(run_copy / "predictions.jsonl")
-    assert len(rows) == metrics["overall"]["n"] == 48 + 40
+    assert len(rows) == 48 + 40  # every row is kept, OOD ones marked
+    in_rows = [r for r in rows if r["in_distribution"]]
+    ood_rows = [r for r in rows if not r["in_distribution"]]
+    assert {r["source"] for r in in_rows} == {"test.csv"}
+    assert {r["source"] for r in ood_rows} == {"extra.csv"}
+    assert metrics["overall"]["n"] == 48  # the headline: the English test split only
     # the training sections survive the evaluation
     assert metrics["history"] == train_metrics["history"]
     assert metrics["training"] == train_metrics["training"]
-    assert metrics["split"] == "eval" and metrics["main_metric"] == "accuracy"
-    assert [d["sha256"] for d in metrics["eval"]["data"]] == [
-        sha256_file(eval_data["test"]),
-        sha256_file(eval_data["extra"]),
-    ]
-    assert {r["source"] for r in rows} == {"test.csv", "extra.csv"}
+    assert metrics["split"] == "test" and metrics["main_metric"] == "accuracy"
+    assert [d["sha256"] for d in metrics["eval"]["data"]] == [sha256_file(eval_data["test"])]
     assert rows[0]["id"] == "te0"  # file order, not length order
 
     # every number in metrics.json is recomputable from predictions.jsonl
-    for name, value in recompute(rows).items():
+    for name, value in recompute(in_rows).items():
         assert metrics["overall"][name] == pytest.approx(value)
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for r in rows:
-        for dim, val in r["slices"].items():
-            groups[f"{dim}={val}"].append(r)
-    assert set(groups) == set(metrics["slices"])
-    for key, members in groups.items():
-        s = metrics["slices"][key]
-        assert s["n"] == len(members)
-        for name, value in recompute(members).items():
-            assert s[name] == pytest.approx(value), key
-            lo, hi = s[f"{name}_ci"]
-            assert lo <= s[name] + 1e-12 and s[name] <= hi + 1e-12
-        assert s["small_n"] == (len(members) < 30 or min(
-            sum(m["gold"] == m["pred"] for m in members),
-            sum(m["gold"] != m["pred"] for m in members),
-        ) < 5)  # fmt: skip
-    assert metrics["slices"]["language=fr"]["n"] == 40
-    assert metrics["slices"]["source=extra.csv"]["n"] == 40
-    assert metrics["slices"]["domain=books"]["n"] == 16 + 14  # categorical column, detected
+    assert metrics["overall"]["majority"] == pytest.approx(
+        max(sum(r["gold"] == g for r in in_rows) for g in ("pos", "neg")) / 48
+    )
+    ood = metrics["ood"]["extra.csv"]
+    assert ood["data"]["sha256"] == sha256_file(eval_data["extra"]) and ood["overall"]["n"] == 40
+    for name, value in recompute(ood_rows).items():
+        assert ood["overall"][name] == pytest.approx(value)
+    assert ood["slices"]["language=fr"]["n"] == 40
+
+    for subset, slices in ((in_rows, metrics["slices"]), (ood_rows, ood["slices"])):
+        groups: dict[str, list[dict]] = defaultdict(list)
+        for r in subset:
+            for dim, val in r["slices"].items():
+                groups[f"{dim}={val}"].append(r)
+        assert set(groups) == set(slices)
+        for key, members in groups.items():
+            s = slices[key]
+            assert s["n"] == len(members)
+            for name, value in recompute(members).items():
+                assert s[name] == pytest.approx(value), key
+                lo, hi = s[f"{name}_ci"]
+                assert lo <= s[name] + 1e-12 and s[name] <= hi + 1e-12
+            assert s["small_n"] == (len(members) < 30 or min(
+                sum(m["gold"] == m["pred"] for m in members),
+                sum(m["gold"] != m["pred"] for m in members),
+            ) < 5)  # fmt: skip
+    assert "language=fr" not in metrics["slices"]  # never pooled into the headline
+    assert metrics["slices"]["domain=books"]["n"] == 16  # categorical column, detected
     # length is in tokens of the model's tokenizer, special tokens included
     n_tokens = {r["token_stats"]["n"] for r in rows}
     assert min(n_tokens) >= 6 + 2
@@ -93,17 +106,45 @@ def test_eval_writes_slices_that_agree_with_the_predictions(run_copy, eval_data)
     assert all(r["token_stats"]["n"] > 8 for r in trunc) and trunc  # max_length 8 in the config
     assert all(r["token_stats"]["n"] <= 8 for r in rows if r not in trunc)
 
-    failures = metrics["eval"]["failures"]
+    failures = metrics["eval"]["failures"]  # the failure analysis covers every row
     assert failures["n_errors"] == sum(r["gold"] != r["pred"] for r in rows)
     cm = np.array(failures["confusion"]["language=fr"]["matrix"])
     assert cm.sum() == 40
     md = (run_copy / "slices.md").read_text(encoding="utf-8")
-    assert "| language=fr | 40 |" in md and "## Failure categories" in md
+    assert "| language=en | 48 |" in md and "## Failure categories" in md
+    assert "## Out-of-distribution evaluations" in md and "| extra.csv | 40 |" in md
+
+
+def test_ood_only_eval_keeps_the_headline_and_declared_files_join_it(run_copy, eval_data):
+    """An evaluation of an OOD file alone does not replace the in-distribution headline; a file
+    declared in-distribution (``--in-distribution``) counts towards it."""
+    first = evaluate_run(run_copy, [eval_data["test"]], lang_column="lang", n_resamples=200)
+    assert first.metrics.split == "test" and first.metrics.overall.n == 48
+    evaluate_run(run_copy, [eval_data["extra"]], lang_column="lang", n_resamples=200)
+    after = read_json(run_copy / "metrics.json")
+    assert after["overall"] == first.metrics.overall.as_dict()
+    assert after["split"] == "test" and after["ood"]["extra.csv"]["overall"]["n"] == 40
+    rows = read_jsonl(run_copy / "predictions.jsonl")
+    assert len(rows) == 88 and sum(r["in_distribution"] for r in rows) == 48
+
+    declared = runner.invoke(
+        app,
+        ["eval", str(run_copy), "--data", str(eval_data["test"]), "--data",
+         str(eval_data["extra"]), "--lang-column", "lang", "--in-distribution", "extra.csv"],
+    )  # fmt: skip
+    assert declared.exit_code == 0, declared.output
+    pooled = read_json(run_copy / "metrics.json")
+    assert pooled["overall"]["n"] == 88 and pooled["ood"] == {} and pooled["split"] == "eval"
+    wrong = runner.invoke(
+        app, ["eval", str(run_copy), "--data", str(eval_data["test"]), "--in-distribution", "x"]
+    )
+    assert "--in-distribution x: no evaluated file has that name" in cli_error(wrong)
 
 
 def test_metrics_json_is_reproduced_from_predictions_jsonl_alone(run_copy, eval_data):
-    """Points, intervals, sizes and small-n flags: `summarize` on predictions.jsonl with the
-    recorded seed and resamples gives metrics.json's overall and slices exactly."""
+    """Points, intervals, sizes and small-n flags: `summarize` on predictions.jsonl's
+    in-distribution rows with the recorded seed and resamples gives metrics.json's overall and
+    slices exactly (the majority-class rates are counted from the same rows)."""
     result = runner.invoke(
         app,
         ["eval", str(run_copy), "--data", str(eval_data["test"]), "--data",
@@ -111,7 +152,7 @@ def test_metrics_json_is_reproduced_from_predictions_jsonl_alone(run_copy, eval_
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     metrics = read_json(run_copy / "metrics.json")
-    rows = read_jsonl(run_copy / "predictions.jsonl")
+    rows = [r for r in read_jsonl(run_copy / "predictions.jsonl") if r["in_distribution"]]
     assert metrics["eval"]["seed"] == 11 and metrics["eval"]["n_resamples"] == 300
     again = summarize(
         rows,
@@ -121,15 +162,23 @@ def test_metrics_json_is_reproduced_from_predictions_jsonl_alone(run_copy, eval_
         confidence=metrics["eval"]["confidence"],
         main_metric=metrics["main_metric"],
     )
-    assert again["overall"] == metrics["overall"]
-    assert again["slices"] == metrics["slices"]
+
+    def without_baseline(block: dict) -> dict:
+        return {k: v for k, v in block.items() if k not in ("majority", "n_classes")}
+
+    assert again["overall"] == without_baseline(metrics["overall"])
+    assert again["slices"] == {k: without_baseline(v) for k, v in metrics["slices"].items()}
     # the documented schema: name=value keys, n, <metric>, <metric>_ci = [lo, hi], small_n
     for key, s in metrics["slices"].items():
         name, _, value = key.partition("=")
         assert name and value and all(r["slices"].get(name) is not None for r in rows)
-        assert set(s) == {"n", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "small_n"}
+        assert set(s) == {
+            "n", "accuracy", "accuracy_ci", "macro_f1", "macro_f1_ci", "small_n", "majority",
+            "n_classes",
+        }  # fmt: skip
         assert len(s["accuracy_ci"]) == 2
-    assert {"language=en", "language=fr"} <= set(metrics["slices"])
+    assert "language=en" in metrics["slices"]
+    assert "language=fr" in metrics["ood"]["extra.csv"]["slices"]
 
 
 def test_default_data_is_the_runs_test_split_and_results_are_seeded(run_copy, tmp_path):

@@ -34,20 +34,24 @@ def test_the_evidence_is_the_files_parsed_by_their_schema(run_dir: Path) -> None
     assert ev.predictions is not None and len(ev.predictions) == len(rows(run_dir))
     assert ev.plan_md == (run_dir / "plan.md").read_text(encoding="utf-8")
     assert ev.has_model and ev.name == ev.config.name == "run"  # type: ignore[union-attr]
-    absent = {name for name in rundir.PRODUCERS if not (run_dir / name).exists()}
+    # the files the report reads (export/deploy/progress/notes are read by their own sections)
+    other = {rundir.EXPORT, rundir.DEPLOY, rundir.PROGRESS, rundir.NOTES}
+    absent = {n for n in rundir.PRODUCERS if n not in other and not (run_dir / n).exists()}
     assert {m.name for m in ev.missing} == absent
 
 
 def test_headline_and_slices_agree_with_the_predictions(run_dir: Path) -> None:
     """Independent reference: sklearn on predictions.jsonl gives the numbers eval wrote."""
     ev = load_evidence(run_dir)
-    preds = rows(run_dir)
+    every = rows(run_dir)
+    preds = [r for r in every if r["in_distribution"]]  # the headline's rows (the test split)
     head = ev.metrics.headline
     assert head is not None and head.ci is not None
     acc = accuracy_score([r["gold"] for r in preds], [r["pred"] for r in preds])
     assert head.value == pytest.approx(acc) and head.ci[0] <= acc <= head.ci[1]
-    assert ev.metrics.overall.n == len(preds)
-    tags = Counter(k for p in ev.predictions or () for k in slice_keys(p))
+    assert ev.metrics.overall.n == len(preds) == 48
+    inside = [p for p in ev.predictions or () if p.in_distribution]
+    tags = Counter(k for p in inside for k in slice_keys(p))
     for key, block in ev.metrics.slices.items():
         name, value = split_slice_key(key)
         members = [r for r in preds if r["slices"].get(name) == value]
@@ -56,7 +60,14 @@ def test_headline_and_slices_agree_with_the_predictions(run_dir: Path) -> None:
         assert got is not None
         expected = accuracy_score([r["gold"] for r in members], [r["pred"] for r in members])
         assert got.value == pytest.approx(expected), key
-    assert {"language=en", "language=fr"} <= set(ev.metrics.slices)
+    assert "language=en" in ev.metrics.slices and "language=fr" not in ev.metrics.slices
+    french = [r for r in every if not r["in_distribution"]]
+    ood = ev.ood["extra.csv"]
+    assert ood.overall.n == len(french) == 40 and "language=fr" in ood.slices
+    got = ood.overall.get("accuracy")
+    assert got is not None and got.value == pytest.approx(
+        accuracy_score([r["gold"] for r in french], [r["pred"] for r in french])
+    )
 
 
 def test_failures_and_checks_agree_with_their_rows(run_dir: Path) -> None:

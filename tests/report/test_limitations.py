@@ -29,7 +29,10 @@ def test_drafted_from_the_real_run(run_dir: Path, baseline_dir: Path) -> None:
     checks, stress = _read(run_dir, "checks.json"), _read(run_dir, "stress.json")
 
     small = [k for k, s in m["slices"].items() if s.get("small_n")]
-    assert ("small-slices" in kinds) == bool(small)
+    small_ood = [k for k, r in m["ood"].items() if r["overall"].get("small_n")]
+    assert ("small-slices" in kinds) == bool(small or small_ood)
+    for name in small_ood:
+        assert f"ood:{name} (n={m['ood'][name]['overall']['n']}" in kinds["small-slices"]
     for key in small:
         assert f"{key} (n={m['slices'][key]['n']}" in kinds["small-slices"]
 
@@ -77,9 +80,9 @@ def test_rules_follow_the_evidence(run_dir: Path) -> None:
 
 
 def test_without_an_eval_plan_one_language_is_called_out(run_dir: Path) -> None:
-    raw = metrics(run_dir)
-    slices = {k: v for k, v in raw["slices"].items() if k != "language=fr"}
-    edit_json(run_dir / "metrics.json", slices=slices)
+    # en in the headline and fr in the out-of-distribution file: two languages were measured
+    assert "one-language" not in _kinds(run_dir)
+    edit_json(run_dir / "metrics.json", ood={})
     kinds = _kinds(run_dir)
     assert "languages-without-data" not in kinds
     assert "one language only (en)" in kinds["one-language"]

@@ -34,6 +34,13 @@ _NUMBER = re.compile(r"(?<![A-Za-z_\d.])\d(?:[\d,.]*\d)?(?![A-Za-z_\d])(?! % CI)
 _VERSION_ROW = re.compile(r"^(\| (?:python|tuneproof|torch|transformers|peft) \| ).*( \|)$", re.M)
 
 
+def _train_rows(manifest: dict) -> list[dict]:
+    import csv
+
+    with open(manifest["data"]["train"]["path"], encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
 def _front_matter(text: str) -> dict:
     assert text.startswith("---\n")
     return yaml.safe_load(text.split("---\n")[1])
@@ -99,14 +106,13 @@ def test_front_matter_is_filled_from_the_evidence(run_dir: Path) -> None:
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert "base_model" not in meta  # a local folder is no Hub id
     assert meta["pipeline_tag"] == "text-classification"
-    langs = sorted(
-        ((k.split("=", 1)[1], s["n"]) for k, s in m["slices"].items() if k.startswith("language=")),
-        key=lambda ln: -ln[1],
-    )
-    assert meta["language"] == [lang for lang, _ in langs]  # evaluated, largest slice first
+    # trained on English only: the French file was evaluated (out-of-distribution), not trained on
+    assert {r["lang"] for r in _train_rows(manifest)} == {"en"}
+    assert meta["language"] == ["en"]
     assert meta["license"] == "other"
     assert meta["datasets"] == sorted(Path(d["path"]).name for d in manifest["data"].values())
-    metric_names = [k for k, v in m["overall"].items() if k not in ("n", "small_n")]
+    bookkeeping = ("n", "small_n", "majority", "n_classes")
+    metric_names = [k for k, v in m["overall"].items() if k not in bookkeeping]
     metric_names = [k for k in metric_names if not k.endswith("_ci")]
     assert meta["metrics"] == metric_names
     assert meta["library_name"] == "transformers"

@@ -50,11 +50,22 @@ def eval_cmd(
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="[default: training.eval_batch_size]")
     ] = None,
+    in_distribution: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--in-distribution",
+            help="a --data file (name or path) that counts towards the headline (repeatable) "
+            "[default: only the run's own test/validation split; other files are reported as "
+            "out-of-distribution]",
+        ),
+    ] = None,
     resamples: Annotated[int, typer.Option(min=100, help="bootstrap resamples")] = 1000,
     seed: Annotated[int | None, typer.Option(help="[default: the run's training seed]")] = None,
 ) -> None:
     """Evaluate a run by slice: language, script, code-switching, length, negation, columns.
 
+    The headline is the run's own test split (in-distribution); every other file (another
+    language, another source) is a named out-of-distribution result beside it, never pooled.
     Writes predictions.jsonl (slice tags per row), metrics.json (per-slice metrics with 95 %
     bootstrap intervals, failure categories) and slices.md in the run directory.
     Example: `tuneproof eval runs/demo --data fr.csv --data de.csv --lang-column lang`
@@ -69,6 +80,7 @@ def eval_cmd(
         label_column=label_column,
         slice_columns=slice_column,
         plan=plan,
+        in_distribution=in_distribution or (),
         batch_size=batch_size,
         n_resamples=resamples,
         seed=seed,
@@ -82,7 +94,8 @@ def print_eval(result: EvalResult) -> None:
     main = result.main_metric
     others = [m for m in s.overall.metrics if m != main]
     table = Table(
-        title=f"{result.run_dir}: {s.overall.n:,} rows, {s.confidence:.0%} bootstrap intervals",
+        title=f"{result.run_dir}: headline on {result.metrics.split} (in-distribution), "
+        f"{s.overall.n:,} rows, {s.confidence:.0%} bootstrap intervals",
         title_justify="left",
     )
     table.add_column("slice", no_wrap=True)
@@ -102,6 +115,13 @@ def print_eval(result: EvalResult) -> None:
     for key, sm in s.slices.items():
         add(key, sm)
     console.print(table)
+    for name, res in result.metrics.ood.items():
+        mv = res.overall.get(main)
+        if mv is not None:
+            console.print(
+                f"out-of-distribution {name}: n={res.overall.n or 0:,} {main} "
+                f"{_ci(mv.value, mv.ci)} (not in the headline)"
+            )
     worst = result.worst_slices(3)
     if worst:
         console.print("worst: " + ", ".join(f"{k} {v:.3f}" for k, v in worst))
@@ -201,6 +221,8 @@ def compare(
 
 
 def print_comparison(c: Comparison) -> None:
+    from tuneproof.evaluate.compare import format_p
+
     m = c.main_metric
     table = Table(
         title=f"{c.run_a} (A) vs {c.run_b} (B, baseline): {m}, {c.n_rows:,} paired rows",
@@ -225,7 +247,7 @@ def print_comparison(c: Comparison) -> None:
     for s in c.slices:
         d = s.main
         ci = f"[{d.delta_ci[0]:+.3f}, {d.delta_ci[1]:+.3f}]" if d.delta_ci else "–"
-        p = f"{s.mcnemar_p:.3g}" if s.mcnemar_p is not None else "–"
+        p = format_p(s.mcnemar_p)
         note = " (small n)" if s.small_n else ""
         table.add_row(
             s.key, f"{s.n:,}", f"{d.b:.3f}", f"{d.a:.3f}", f"{d.delta:+.3f}", ci, p,

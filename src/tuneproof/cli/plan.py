@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from tuneproof import rundir
 from tuneproof.cli._common import console
 from tuneproof.errors import UserError
 
@@ -221,7 +222,8 @@ def plan(
         float, typer.Option(help="sustained TFLOP/s per GPU for the time estimate")
     ] = 50.0,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="run directory to write plan.md into")
+        Path | None,
+        typer.Option("--output", "-o", help="run directory to write plan.md and plan.json into"),
     ] = None,
     emit_config: Annotated[
         Path | None, typer.Option(help="write a ready RunConfig YAML for the recommendation")
@@ -272,6 +274,7 @@ def plan(
     written: list[Path] = []
     if output is not None:
         written.append(io.write_text(output / "plan.md", render_adr(result)))
+        written.append(rundir.write(output, plan_record(result)))
     if emit_config is not None and config_text is not None:
         written.append(io.write_text(emit_config, config_text))
     if as_json:
@@ -282,6 +285,18 @@ def plan(
         console.print(f"wrote [bold]{path}[/]", highlight=False)
     if output is None:
         console.print("pass --output runs/NAME to write plan.md (the decision as an ADR)")
+
+
+def plan_record(p: Plan) -> rundir.PlanRecommendation:
+    """plan.json: the recommendation as data, so the report can compare it with the run."""
+    choice = p.recommended
+    return rundir.PlanRecommendation(
+        model=p.inputs.model,
+        strategy=choice.kind if choice else None,
+        max_length=p.inputs.seq,
+        batch_size=choice.batch_size if choice else None,
+        gradient_accumulation_steps=choice.gradient_accumulation_steps if choice else None,
+    )
 
 
 def _print_plan(p: Plan) -> None:
@@ -324,7 +339,9 @@ def _print_plan(p: Plan) -> None:
 # --- args -------------------------------------------------------------------------------------
 
 args_app = typer.Typer(
-    help="TrainingArguments explorer: explain a field, lint a config, print the Python.",
+    help="TrainingArguments explorer: explain a field, lint a config, print the Python. "
+    "Examples: `tuneproof args explain warmup_steps`, `tuneproof args lint my-run.yaml`, "
+    "`tuneproof args snippet my-run.yaml`",
     no_args_is_help=True,
 )
 

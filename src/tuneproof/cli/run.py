@@ -9,13 +9,18 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from tuneproof import rundir
 from tuneproof.cli._common import console, err_console
 from tuneproof.errors import UserError
 
 
 def init(
     task: Annotated[
-        str, typer.Option(help="task of the starter config (see `tuneproof init --help`)")
+        str,
+        typer.Option(
+            help="task of the starter config: sequence-classification, token-classification, "
+            "extractive-qa, summarization or similarity"
+        ),
     ] = "sequence-classification",
     output: Annotated[Path, typer.Option("--output", "-o", help="where to write it")] = Path(
         "tuneproof.yaml"
@@ -24,13 +29,13 @@ def init(
 ) -> None:
     """Write a commented starter config that trains as it is on the offline demo data.
 
-    Example: `tuneproof init -o my-run.yaml && tuneproof train my-run.yaml`
+    Example: `tuneproof init --task token-classification -o ner.yaml && tuneproof train ner.yaml`
     """
     from tuneproof import io
     from tuneproof.tasks.templates import starter_config
 
     io.ensure_writable(output.parent, what="-o")
-    text = starter_config(task)
+    text = starter_config(task, str(output))
     if output.exists() and not force:
         raise UserError(f"{output}: already exists; pass --force to replace it or -o another path")
 
@@ -91,6 +96,32 @@ def train(
     print_summary(result)
 
 
+def _ci_text(v: rundir.MetricValue) -> str:
+    return f"{v.value:.4f}" + (f" (95 % CI {v.ci[0]:.4f} – {v.ci[1]:.4f})" if v.ci else "")
+
+
+def headline_lines(m: rundir.Metrics) -> list[str]:
+    """The summary sentence(s): the headline on the in-distribution split, then each
+    out-of-distribution evaluation by name (never pooled into the headline)."""
+    head = m.headline
+    lines = []
+    if head is not None:
+        lines.append(
+            f"headline: {m.main_metric} {_ci_text(head)} on the {m.split} split "
+            f"(in-distribution, n={m.overall.n or 0:,})"
+        )
+    for name, r in m.ood.items():
+        v = r.overall.get(m.main_metric)
+        if v is None:
+            continue
+        chance = f"; majority class {r.overall.majority:.4f}" if r.overall.majority else ""
+        lines.append(
+            f"out-of-distribution {name}: {m.main_metric} {_ci_text(v)} "
+            f"(n={r.overall.n or 0:,}{chance}; not in the headline)"
+        )
+    return lines
+
+
 def print_summary(result: object) -> None:
     from tuneproof.train import RunResult
 
@@ -129,6 +160,8 @@ def print_summary(result: object) -> None:
     if result.tracking_uri:
         table.add_row("mlflow", f"{result.tracking_uri} (run {result.tracking_run_id})")
     console.print(table)
+    for line in headline_lines(m):
+        console.print(line, highlight=False)
 
 
 def predict(

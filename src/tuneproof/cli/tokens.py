@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from tuneproof.tokens.base import Tokenizer
 
 tokens_app = typer.Typer(
-    help="See how tokenizers treat languages and scripts: fertility, parity, UNK, round trips.",
+    help="See how tokenizers treat languages and scripts: fertility, parity, UNK, round trips. "
+    "Examples: `tuneproof tokens list`, `tuneproof tokens compare -t minilm-l6 -t xlmr`, "
+    '`tuneproof tokens show -t xlmr "Die Straßenbahn ist geschlossen."`',
     no_args_is_help=True,
 )
 

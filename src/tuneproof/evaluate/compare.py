@@ -192,6 +192,12 @@ def mcnemar_p(correct_a: np.ndarray, correct_b: np.ndarray) -> float:
     return float(binomtest(a_only, a_only + b_only, 0.5).pvalue)
 
 
+def format_p(p: float | None) -> str:
+    """A p-value as every output shows it (CLI, report.md, report.html): three significant
+    digits, so a tiny p reads ``9.22e-21``, never a rounded ``0.0000``."""
+    return "–" if p is None else f"{p:.3g}"
+
+
 def verdict_of(ci: tuple[float, float] | None, greater_is_better: bool = True) -> Verdict:
     if ci is None:
         return "no evidence"
@@ -236,7 +242,24 @@ def compare_rows(
 ) -> list[SliceDelta]:
     """Paired per-slice deltas of aligned row lists (``rows_b[i]`` is ``rows_a[i]`` under B)."""
     rm_a, rm_b = analyse(rows_a, fn), analyse(rows_b, fn)
-    groups = {"overall": np.arange(len(rows_a)), **slice_positions(stored_tags(rows_a, rows_b))}
+    # ``overall`` and the slices are the in-distribution rows (the headline, as metrics.json);
+    # each out-of-distribution file is one group of its own, ``ood:<source>``
+    inside = [ra.get("in_distribution") is not False for ra in rows_a]
+    tagged = [
+        t if ok else {"slices": {}}
+        for t, ok in zip(stored_tags(rows_a, rows_b), inside, strict=True)
+    ]
+    ood: dict[str, list[int]] = {}
+    for i, (ra, ok) in enumerate(zip(rows_a, inside, strict=True)):
+        if not ok:
+            ood.setdefault(f"ood:{ra.get('source', '')}", []).append(i)
+    groups = {
+        "overall": np.flatnonzero(np.asarray(inside, dtype=bool))
+        if ood
+        else np.arange(len(rows_a)),
+        **slice_positions(tagged),
+        **{k: np.asarray(v, dtype=np.int64) for k, v in ood.items()},
+    }
     out = []
     for key, pos in groups.items():
         pa = numeric(fn([rows_a[i] for i in pos]))
@@ -311,8 +334,8 @@ def _read_run(run_dir: Path) -> tuple[dict[str, Any], list[dict[str, Any]], dict
 
 def _same_files(a: Path, ma: dict[str, Any], b: Path, mb: dict[str, Any]) -> None:
     """A readable refusal when the recorded eval files differ (before the row-level check)."""
-    da = (ma.get("eval") or {}).get("data")
-    db = (mb.get("eval") or {}).get("data")
+    da = (ma.get("eval") or {}).get("data", []) + [o["data"] for o in ma.get("ood", {}).values()]
+    db = (mb.get("eval") or {}).get("data", []) + [o["data"] for o in mb.get("ood", {}).values()]
     if not da or not db:
         return
     sa = {d.get("sha256"): d.get("name", d.get("path")) for d in da}

@@ -39,10 +39,25 @@ def render_slices_md(result: EvalResult, run_name: str) -> str:
         f"{MIN_N} rows or fewer than {MIN_MINORITY} rows right (or wrong); the interval means "
         "little there.",
         "",
-        f"**Overall** (n = {summary.overall.n:,}): "
+        f"**Headline, in-distribution ({result.metrics.split})** (n = {summary.overall.n:,}): "
         + ", ".join(f"{n} {fmt_metric(summary.overall, n)}" for n in ordered),
         "",
     ]
+    if result.metrics.ood:
+        lines += [
+            "## Out-of-distribution evaluations (not pooled into the headline)",
+            "",
+            f"| file | n | {main} | majority-class rate |",
+            "|---|---:|---|---:|",
+        ]
+        for name, res in result.metrics.ood.items():
+            mv = res.overall.get(main)
+            shown = "–" if mv is None else f"{mv.value:.3f}"
+            if mv is not None and mv.ci:
+                shown += f" [{mv.ci[0]:.3f}, {mv.ci[1]:.3f}]"
+            maj = "–" if res.overall.majority is None else f"{res.overall.majority:.3f}"
+            lines.append(f"| {_cell(name)} | {res.overall.n or 0:,} | {shown} | {maj} |")
+        lines.append("")
     worst = result.worst_slices()
     if worst:
         overall = summary.overall.metrics.get(main, 0.0)

@@ -7,6 +7,11 @@ train split, empty texts), then write ``predictions.jsonl``, ``metrics.json``,
 ``eval_checks.json`` and ``slices.md`` atomically.
 ``metrics.json`` keeps the schema ``train`` writes (docs/evaluation.md); the training sections
 of an existing one are kept.
+
+The headline (``overall``, ``slices``) covers in-distribution rows only: a file is
+in-distribution when it is the run's own test or validation split (same sha256) or the user says
+so (``in_distribution``); every other file is a named out-of-distribution result (``ood``). An
+evaluation of OOD files only keeps the previous headline and its rows.
 """
 
 from __future__ import annotations
@@ -22,7 +27,13 @@ from tuneproof import io, rundir
 from tuneproof.data.load import require_columns
 from tuneproof.evaluate.datachecks import check_eval_data
 from tuneproof.evaluate.failures import FailureReport, analyse_failures
-from tuneproof.evaluate.metrics import N_RESAMPLES, Summary, slice_positions, summarize_rows
+from tuneproof.evaluate.metrics import (
+    N_RESAMPLES,
+    Summary,
+    analyse,
+    slice_positions,
+    summarize_rows,
+)
 from tuneproof.evaluate.plan import EvalPlan, PlanCheck, check_plan, load_plan
 from tuneproof.evaluate.predict import (
     EvalData,
@@ -191,6 +202,86 @@ def tag_predictions(
     return out
 
 
+def split_fingerprints(run_dir: Path, config: Any) -> dict[str, str]:
+    """sha256 -> split name of the run's own test and validation files (from manifest.json,
+    else hashed from the config's files)."""
+    out: dict[str, str] = {}
+    manifest = rundir.read_optional(run_dir, rundir.Manifest)
+    if manifest is not None:
+        for split in ("validation", "test"):
+            ref = manifest.data.get(split)
+            if ref is not None and ref.sha256:
+                out[ref.sha256] = split
+        if out:
+            return out
+    from tuneproof.data.load import sha256_file
+
+    files: dict[str, Path] = {}
+    if config.data.builtin:
+        from tuneproof.data.corpora import builtin_dataset
+
+        files.update(builtin_dataset(config.data.builtin))
+    for split in ("validation", "test"):
+        value = getattr(config.data, split, None)
+        if value:
+            files[split] = Path(value)
+    for split in ("validation", "test"):
+        path = files.get(split)
+        if path is not None and path.is_file():
+            out[sha256_file(path)] = split
+    return out
+
+
+def classify_files(
+    data: list[EvalData],
+    fingerprints: dict[str, str],
+    declared: Sequence[str] = (),
+) -> dict[str, str | None]:
+    """Each file's name -> the split it is (``test``/``validation``, ``eval`` when declared
+    in-distribution), or None for an out-of-distribution file. ``declared`` holds file names
+    (as shown), paths or path suffixes; one that matches no file is an error."""
+    out: dict[str, str | None] = {}
+    used: set[str] = set()
+    for d in data:
+        split = fingerprints.get(d.source.sha256)
+        for name in declared:
+            if name in (d.name, d.source.path) or d.source.path.endswith(name):
+                used.add(name)
+                split = split or "eval"
+        out[d.name] = split
+    unknown = [n for n in declared if n not in used]
+    if unknown:
+        from tuneproof.errors import UserError
+
+        raise UserError(
+            f"--in-distribution {unknown[0]}: no evaluated file has that name; give one of "
+            + ", ".join(d.name for d in data)
+        )
+    return out
+
+
+def block_baseline(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``majority`` (share of the most frequent gold label) and ``n_classes`` of single-label
+    rows; empty for other tasks (span, tag-list or numeric gold)."""
+    golds = [r.get("gold") for r in rows]
+    if not golds or not all(isinstance(g, str) for g in golds):
+        return {}
+    from collections import Counter
+
+    counts = Counter(golds)
+    return {"majority": max(counts.values()) / len(golds), "n_classes": len(counts)}
+
+
+def _block_dicts(summary: Summary, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``summary.to_dict()`` with each block's majority-class rate added."""
+    body = summary.to_dict()
+    body["overall"].update(block_baseline(rows))
+    for key, pos in slice_positions(rows).items():
+        if key in body["slices"]:
+            body["slices"][key].update(block_baseline([rows[i] for i in pos]))
+    return body
+
+
 def _existing_metrics(run_dir: Path) -> rundir.Metrics | None:
     """The run's metrics.json, read strictly *before* any work: a corrupt or unknown-version file
     is an error naming it (and stays as it is), never silently replaced without its training
@@ -208,6 +299,7 @@ def evaluate_run(
     slice_columns: Sequence[str] | None = None,
     plan: str | Path | EvalPlan | None = None,
     languages: Sequence[str] | None = None,
+    in_distribution: Sequence[str] = (),
     batch_size: int | None = None,
     n_resamples: int = N_RESAMPLES,
     seed: int | None = None,
@@ -219,7 +311,9 @@ def evaluate_run(
     ``lang_column`` names a column with a language code per row (default: the run's
     ``data.lang_column``); without one, languages are detected among ``languages`` (default:
     ``slices.DEFAULT_LANGUAGES``, with or without a ``plan``: the plan only checks coverage, so
-    a planned language outside that list needs a language column). ``slice_columns`` are categorical
+    a planned language outside that list needs a language column). ``in_distribution`` names
+    files (besides the run's own test/validation split) that count towards the headline; every
+    other file is an out-of-distribution result. ``slice_columns`` are categorical
     columns to slice by (default: detected). ``seed`` defaults to the run's training seed.
     With ``write``, ``predictions.jsonl``, ``metrics.json`` and ``slices.md`` are (re)written in
     the run directory.
@@ -230,10 +324,11 @@ def evaluate_run(
     config = loaded.config
     the_plan = load_plan(plan) if isinstance(plan, (str, Path)) else plan
     if data_files:
-        split = "eval"
         data = read_eval_files(list(data_files))
+        kinds = classify_files(data, split_fingerprints(run_dir, config), in_distribution)
     else:
         split, data = default_eval_data(config)
+        kinds = {data[0].name: split}
     lang_column = lang_column or config.data.lang_column
     if lang_column:
         for d in data:
@@ -252,31 +347,77 @@ def evaluate_run(
     rows = tag_predictions(
         loaded, data, per_file, lang_column=lang_column, slice_columns=columns, languages=langs
     )
+    for row in rows:
+        row["in_distribution"] = kinds[row["source"]] is not None
     task = loaded.task
     main_metric = next((p.main_metric for p in per_file if p.main_metric), task.main_metric)
-    summary = summarize_rows(
-        rows, task.metrics_from_rows, main_metric, seed=seed, n_resamples=n_resamples
-    )
+    in_rows = [r for r in rows if r["in_distribution"]]
+    if not in_rows and old_metrics is not None and (run_dir / rundir.PREDICTIONS).exists():
+        # OOD files only: the headline stays the previous in-distribution evaluation
+        # (and the rows of OOD files evaluated before, unless this evaluation replaces them)
+        evaluated = {d.name for d in data}
+        kept = [
+            p.model_dump(mode="json", exclude_none=True)
+            for p in rundir.read_predictions(run_dir)
+            if p.in_distribution is not False or p.source not in evaluated
+        ]
+        rows = kept + rows
+    in_splits = {v for v in kinds.values() if v is not None}
+    split = in_splits.pop() if len(in_splits) == 1 else "eval"
+
+    def summarise(subset: list[dict[str, Any]]) -> tuple[Summary, dict[str, Any]]:
+        s = summarize_rows(
+            subset, task.metrics_from_rows, main_metric, seed=seed, n_resamples=n_resamples
+        )
+        return s, _block_dicts(s, subset)
+
+    summary: Summary | None = None
+    body: dict[str, Any] | None = None
+    if in_rows:
+        summary, body = summarise(in_rows)
+    ood: dict[str, Any] = {}
+    for d in data:
+        if kinds[d.name] is not None:
+            continue
+        subset = [r for r in rows if r["source"] == d.name and r["in_distribution"] is False]
+        _, ood_body = summarise(subset)
+        ood[d.name] = {"data": {"name": d.name, **d.source.to_dict()}, **ood_body}
+    everything = analyse(rows, task.metrics_from_rows)
     failures = analyse_failures(
-        rows, slice_positions(rows), correct=summary.correct, labelled=summary.labelled
+        rows,
+        slice_positions(rows),
+        correct=everything.correct,
+        labelled=everything.codes is not None,
     )
     checks = None
     if the_plan is not None:
-        sizes = {k: s.n for k, s in summary.slices.items()}
+        sizes = {k: len(v) for k, v in slice_positions(rows).items()}
         checks = check_plan(the_plan, sizes)
 
     metrics = _metrics_json(
         old_metrics,
         loaded,
         split,
-        summary,
+        body,
+        ood,
         failures,
-        data,
+        [d for d in data if kinds[d.name] is not None],
+        main_metric=main_metric,
         seed=seed,
+        n_resamples=n_resamples,
+        resampling={k: str(v) for k, v in everything.kinds.items()},
         lang_source=f"column '{lang_column}'" if lang_column else "lingua",
         languages=list(langs),
         checks=checks,
     )
+    if summary is None:  # nothing in-distribution evaluated now: the stored headline
+        summary = summarize_rows(
+            [r for r in rows if r.get("in_distribution") is not False] or rows,
+            task.metrics_from_rows,
+            main_metric,
+            seed=seed,
+            n_resamples=n_resamples,
+        )
     data_checks = check_eval_data(config, run_dir, data, seed=seed)
     result = EvalResult(
         run_dir, main_metric, summary, failures, data, rows, metrics, data_checks, checks
@@ -302,24 +443,43 @@ def _metrics_json(
     old: rundir.Metrics | None,
     loaded: LoadedRun,
     split: str,
-    summary: Summary,
+    body: dict[str, Any] | None,
+    ood: dict[str, Any],
     failures: FailureReport,
-    data: list[EvalData],
+    in_data: list[EvalData],
     *,
+    main_metric: str,
     seed: int,
+    n_resamples: int,
+    resampling: dict[str, str],
     lang_source: str,
     languages: list[str],
     checks: list[PlanCheck] | None,
 ) -> rundir.Metrics:
     """The train schema (version, task, main_metric, split, overall, validation, training,
-    history, slices) with ``overall``/``slices`` from this evaluation and an ``eval`` section."""
-    body = summary.to_dict()
+    history, slices) with ``overall``/``slices`` from this evaluation's in-distribution rows,
+    ``ood`` per other file and an ``eval`` section. Without in-distribution rows (``body`` is
+    None) the previous headline, its slices and its files are kept and ``ood`` is merged."""
+    from tuneproof.evaluate.metrics import CONFIDENCE
+
+    old_eval = old.eval if old is not None else None
+    if body is None:
+        overall: Any = old.overall if old else {"n": 0}
+        slices: Any = old.slices if old else {}
+        split = old.split if old else "none"
+        data_refs: Any = old_eval.data if old_eval else []
+        merged: dict[str, Any] = dict(old.ood) if old else {}
+        merged.update(ood)
+        ood = merged
+    else:
+        overall, slices = body["overall"], body["slices"]
+        data_refs = [{"name": d.name, **d.source.to_dict()} for d in in_data]
     eval_info: dict[str, Any] = {
-        "data": [{"name": d.name, **d.source.to_dict()} for d in data],
+        "data": data_refs,
         "seed": seed,
-        "n_resamples": summary.n_resamples,
-        "confidence": summary.confidence,
-        "resampling": summary.kinds,
+        "n_resamples": n_resamples,
+        "confidence": CONFIDENCE,
+        "resampling": resampling,
         "language": {"from": lang_source, "languages": languages},
         "failures": failures.to_dict(),
     }
@@ -328,13 +488,14 @@ def _metrics_json(
     return rundir.Metrics.model_validate(
         {
             "task": loaded.config.task,
-            "main_metric": summary.main_metric,
+            "main_metric": main_metric if body is not None or old is None else old.main_metric,
             "split": split,
-            "overall": body["overall"],
+            "overall": overall,
             "validation": old.validation if old else {},
             "training": old.training if old else None,
             "history": old.history if old else [],
-            "slices": body["slices"],
+            "slices": slices,
+            "ood": ood,
             "eval": eval_info,
         }
     )

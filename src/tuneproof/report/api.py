@@ -22,6 +22,7 @@ from tuneproof.report.sections import (
     curve_table,
     demote_headings,
     escape_raw_html,
+    plan_deviations,
     repro_script,
     reproduce,
     summary,
@@ -104,6 +105,7 @@ def report_context(
         "ev": ev,
         "cmp": comparison,
         "s": summary(ev, comparison),
+        "deviations": plan_deviations(ev),
         "lims": list(limitations),
         "config_rows": config_rows(ev),
         "slice_metrics": _slice_metric_names(ev),
@@ -123,11 +125,19 @@ def report_context(
         "confusion": ev.failures.confusion.get("overall") if ev.failures else None,
         "training": ev.training,
         "validation": validation_values(m),
-        "slices": list(m.slices.items()),
+        # the in-distribution slices, then each out-of-distribution file as ``ood:<name>`` (the
+        # key `compare` gives it), so no evaluation is dropped from the table
+        "slices": list(m.slices.items()) + [(f"ood:{k}", r.overall) for k, r in m.ood.items()],
         "high_stress": HIGH_STRESS_FAILURE,
         "loss_chart": line_chart("loss", loss),
         "metric_chart": line_chart("validation metrics", main_first[:4]),
-        "slice_chart": slice_chart(m.slices, m.main_metric, verdicts=verdicts, overall=m.headline),
+        "slice_chart": slice_chart(
+            m.slices,
+            m.main_metric,
+            verdicts=verdicts if comparison is not None else None,
+            overall=m.headline,
+            chance=m.overall.majority if m.main_metric == "accuracy" else None,
+        ),
     }
 
 

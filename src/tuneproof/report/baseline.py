@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tuneproof.errors import UserError
 from tuneproof.io import flatten
 from tuneproof.report.bundle import RunEvidence
-from tuneproof.rundir import DataRef
+from tuneproof.rundir import DataRef, MetricBlock
 
 if TYPE_CHECKING:
     from tuneproof.evaluate.compare import Comparison
@@ -196,8 +196,16 @@ def _verdicts(
     """One row per slice (overall first): values read from both metrics.json files, the paired
     delta and verdict from the comparison."""
 
+    def block_of(ev: RunEvidence, key: str) -> MetricBlock | None:
+        if key == "overall":
+            return ev.metrics.overall
+        if key.startswith("ood:"):  # an out-of-distribution file (compare's group name)
+            result = ev.metrics.ood.get(key.removeprefix("ood:"))
+            return result.overall if result else None
+        return ev.metrics.slices.get(key)
+
     def value(ev: RunEvidence, key: str) -> float | None:
-        block = ev.metrics.overall if key == "overall" else ev.metrics.slices.get(key)
+        block = block_of(ev, key)
         m = block.get(metric) if block else None
         return m.value if m else None
 
@@ -207,7 +215,7 @@ def _verdicts(
     out = []
     for key in keys:
         p = paired.get(key)
-        s = run.metrics.overall if key == "overall" else run.metrics.slices.get(key)
+        s = block_of(run, key)
         n = s.n if s else None
         out.append(
             SliceVerdict(

@@ -44,6 +44,7 @@ class RunEvidence:
     predictions: tuple[rundir.PredictionRow, ...] | None
     plan_md: str | None
     has_model: bool
+    plan: rundir.PlanRecommendation | None = None
     missing: tuple[MissingFile, ...] = field(default_factory=tuple)
 
     def is_missing(self, name: str) -> bool:
@@ -74,6 +75,11 @@ class RunEvidence:
     @property
     def plan_checks(self) -> list[rundir.PlanCheckRecord]:
         return (self.metrics.eval.plan or []) if self.metrics.eval else []
+
+    @property
+    def ood(self) -> dict[str, rundir.OodResult]:
+        """Evaluations on other distributions, by file name (never part of the headline)."""
+        return self.metrics.ood
 
     @property
     def stress_tests(self) -> list[rundir.StressTest] | None:
@@ -109,6 +115,7 @@ def load_evidence(run_dir: str | Path) -> RunEvidence:
     stress = rundir.read(run_dir, rundir.Stress) if present(rundir.STRESS) else None
     lint = rundir.read(run_dir, rundir.Lint) if present(rundir.LINT) else None
     plan_md = (run_dir / rundir.PLAN).read_text(encoding="utf-8") if present(rundir.PLAN) else None
+    plan = rundir.read(run_dir, rundir.PlanRecommendation) if present(rundir.PLAN_JSON) else None
     has_model = present(rundir.MODEL)
     name = config.name if config is not None else None
     return RunEvidence(
@@ -123,6 +130,7 @@ def load_evidence(run_dir: str | Path) -> RunEvidence:
         predictions=predictions,
         plan_md=plan_md,
         has_model=has_model,
+        plan=plan,
         missing=tuple(missing),
     )
 

@@ -69,6 +69,8 @@ class BarChart:
     bars: tuple[Bar, ...]
     x_ticks: tuple[Tick, ...]
     reference: tuple[float, str] | None  # x of the overall value and its label
+    chance: tuple[float, str] | None = None  # x of the chance level (majority class) and label
+    legend: tuple[tuple[str, str], ...] = ()  # (css class, label): only what the chart shows
 
 
 def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -141,12 +143,16 @@ def slice_chart(
     *,
     verdicts: Mapping[str, str] | None = None,
     overall: MetricValue | None = None,
+    chance: float | None = None,
     width: int = 640,
     bar_height: int = 16,
     gap: int = 6,
     max_label: int = 28,
 ) -> BarChart | None:
-    """Horizontal bars of ``metric`` per slice with 95 % CI whiskers; regressions marked."""
+    """Horizontal bars of ``metric`` per slice with 95 % CI whiskers; regressions marked.
+
+    ``chance`` (the majority-class rate, for accuracy) is drawn as a line so a slice at chance
+    shows as one; the legend lists the baseline colours only when a baseline was compared."""
     rows: list[tuple[str, MetricBlock, MetricValue]] = []
     for key, s in slices.items():
         m = s.get(metric)
@@ -160,6 +166,8 @@ def slice_chart(
     values = [m.value for _, _, m in rows] + [v for _, _, m in rows if m.ci for v in m.ci]
     if overall is not None:
         values.append(overall.value)
+    if chance is not None:
+        values.append(chance)
     lo, hi = min(0.0, *values), max(values)
     if lo >= 0 and hi <= 1:
         lo, hi = 0.0, 1.0
@@ -192,6 +200,11 @@ def slice_chart(
             )
         )
     reference = (px(overall.value), f"overall {overall.value:.3f}") if overall else None
+    legend = [("bar", "slice")]
+    if verdicts is not None:
+        legend += [("regressed", "regressed vs baseline"), ("improved", "improved")]
+    if any("small" in b.css for b in bars):
+        legend.append(("small", "small n"))
     return BarChart(
         title=f"{metric} per slice (95 % CI)",
         width=width,
@@ -203,4 +216,6 @@ def slice_chart(
         bars=tuple(bars),
         x_ticks=tuple(Tick(px(t), _fmt(t)) for t in nice_ticks(lo, hi) if lo <= t <= hi),
         reference=reference,
+        chance=(px(chance), f"chance {chance:.3f}") if chance is not None else None,
+        legend=tuple(legend),
     )

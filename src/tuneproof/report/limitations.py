@@ -8,9 +8,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 from tuneproof.report.baseline import BaselineComparison
 from tuneproof.report.bundle import RunEvidence, split_slice_key
+from tuneproof.rundir import MetricBlock
 
 MIN_STEPS = 100  # fewer optimizer steps than this: the curve has barely started
 MIN_EVAL_ROWS = 200  # below this a 95 % interval on accuracy is wider than about ±7 points
@@ -43,6 +45,7 @@ def draft_limitations(
     plan = ev.plan_checks
     unmet = {c.key: c for c in plan if not c.met and c.n > 0}
     small = [(key, s) for key, s in m.slices.items() if s.small_n or key in unmet]
+    small += [(f"ood:{name}", r.overall) for name, r in m.ood.items() if r.overall.small_n]
     if small:
 
         def why(key: str) -> str:
@@ -78,9 +81,11 @@ def draft_limitations(
                 "metrics.json",
             )
         )
+    # languages measured anywhere: the headline's slices and the out-of-distribution files'
+    blocks = [*m.slices.items(), *((k, b) for r in m.ood.values() for k, b in r.slices.items())]
     evaluated = {
         split_slice_key(key)[1]
-        for key, s in m.slices.items()
+        for key, s in blocks
         if split_slice_key(key)[0] == "language" and (s.n or 0) > 0
     }
     if len(evaluated) == 1 and not plan:
@@ -89,6 +94,20 @@ def draft_limitations(
                 "one-language",
                 f"Evaluated on one language only ({next(iter(evaluated))}); behaviour on any "
                 "other language is unmeasured.",
+                "metrics.json",
+            )
+        )
+
+    gaps = measured_gaps(ev)
+    if gaps:
+        head = m.headline
+        shown = _interval_text(head.value, head.ci) if head else "–"
+        out.append(
+            Limitation(
+                "measured-gaps",
+                f"Largest measured gaps against the headline {m.main_metric} {shown}: "
+                + _list([g.text for g in gaps])
+                + ".",
                 "metrics.json",
             )
         )
@@ -256,8 +275,68 @@ def draft_limitations(
     return tuple(out)
 
 
+@dataclass(frozen=True)
+class Gap:
+    """A slice or out-of-distribution file that measurably falls short of the headline."""
+
+    key: str  # "language=fr", or "ood:polarity-fr/test.csv"
+    value: float
+    ci: tuple[float, float] | None
+    below: bool  # its interval lies entirely below the headline's
+    chance: float | None  # the chance level its interval includes (near chance), else None
+
+    @property
+    def text(self) -> str:
+        why = []
+        if self.below:
+            why.append("interval below the headline's")
+        if self.chance is not None:
+            why.append(f"near chance: the interval includes {self.chance:.3f}")
+        return f"{self.key} {_interval_text(self.value, self.ci)} ({'; '.join(why)})"
+
+
+def _interval_text(value: float, ci: tuple[float, float] | None) -> str:
+    return f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{value:.3f}"
+
+
+def _chance(main: str, block: MetricBlock) -> float | None:
+    """The score of a no-skill model on this block: the majority-class rate for accuracy (1/k
+    when the class counts are unknown)."""
+    if main != "accuracy":
+        return None
+    if block.majority is not None:
+        return block.majority
+    return 1.0 / block.n_classes if block.n_classes else None
+
+
+def measured_gaps(ev: RunEvidence, limit: int = 6) -> tuple[Gap, ...]:
+    """Slices (in-distribution and of each out-of-distribution file) and OOD files whose interval
+    lies below the headline's, or includes chance; the largest shortfall first. Small-n blocks
+    are left out (their intervals mean little; the ``small-slices`` limitation lists them)."""
+    m = ev.metrics
+    head = m.headline
+    if head is None:
+        return ()
+    blocks: list[tuple[str, MetricBlock]] = list(m.slices.items())
+    for name, r in m.ood.items():
+        blocks.append((f"ood:{name}", r.overall))
+        blocks += [(f"ood:{name} {k}", b) for k, b in r.slices.items()]
+    gaps = []
+    for key, block in blocks:
+        v = block.get(m.main_metric)
+        if v is None or v.ci is None or block.small_n:  # small slices: listed on their own
+            continue
+        below = head.ci is not None and v.ci[1] < head.ci[0]
+        chance = _chance(m.main_metric, block)
+        near = chance is not None and v.ci[0] <= chance + 1e-12
+        if below or near:
+            gaps.append(Gap(key, v.value, v.ci, below, chance if near else None))
+    gaps.sort(key=lambda g: g.value)
+    return tuple(gaps[:limit])
+
+
 def evaluated_languages(ev: RunEvidence) -> tuple[str, ...]:
-    """ISO codes of the language slices that have rows, the largest first."""
+    """ISO codes of the in-distribution language slices that have rows, the largest first."""
     langs = [
         (split_slice_key(key)[1], s.n or 0)
         for key, s in ev.metrics.slices.items()
@@ -265,3 +344,58 @@ def evaluated_languages(ev: RunEvidence) -> tuple[str, ...]:
     ]
     langs.sort(key=lambda ln: -ln[1])
     return tuple(lang for lang, _ in langs if _LANG_CODE.match(lang))
+
+
+TRAIN_SAMPLE = 200  # train texts lingua reads when nothing else says the training languages
+MIN_LANGUAGE_SHARE = 0.05  # a detected language below this share of the sample is noise
+
+
+def _train_file(ev: RunEvidence) -> Path | None:
+    """The run's train file, when it is local and still the bytes the run trained on."""
+    ref = ev.manifest.data.get("train") if ev.manifest else None
+    if ref is None or not ref.path or "#" in ref.path or ref.path.startswith("hf:"):
+        return None
+    path = Path(ref.path)
+    if not path.is_absolute() and ev.manifest and ev.manifest.cwd:
+        path = Path(ev.manifest.cwd) / path
+    if not path.is_file():
+        return None
+    from tuneproof.data.load import sha256_file
+
+    return path if ref.sha256 is None or sha256_file(path) == ref.sha256 else None
+
+
+def training_languages(ev: RunEvidence) -> tuple[str, ...]:
+    """ISO codes of the languages the model was trained on, the most frequent first: the train
+    split's language column when the config names one, else the language slices of the
+    in-distribution evaluation, else lingua over a sample of train texts. Languages only
+    evaluated (out-of-distribution files) are never training languages."""
+    column = ev.config_value("data.lang_column")
+    train = _train_file(ev)
+    if column and train is not None:
+        from tuneproof.data.load import read_table
+
+        df = read_table(train)
+        if column in df.columns:
+            counts = Counter(str(v) for v in df[column].tolist() if v == v and v is not None)
+            return tuple(c for c, _ in counts.most_common() if _LANG_CODE.match(c))
+    evaluated = evaluated_languages(ev)
+    if evaluated:
+        return evaluated
+    text_column = ev.config_value("data.text_column") or "text"
+    if train is None:
+        return ()
+    from tuneproof.data.load import read_table
+    from tuneproof.evaluate.slices import DEFAULT_LANGUAGES, detect_languages
+
+    df = read_table(train)
+    if text_column not in df.columns:
+        return ()
+    texts = [str(t) for t in df[text_column].tolist() if isinstance(t, str)]
+    sample = texts[:: max(1, len(texts) // TRAIN_SAMPLE)][:TRAIN_SAMPLE]
+    counts = Counter(detect_languages(sample, DEFAULT_LANGUAGES)) if sample else Counter()
+    return tuple(
+        c
+        for c, k in counts.most_common()
+        if _LANG_CODE.match(c) and k >= MIN_LANGUAGE_SHARE * len(sample)
+    )

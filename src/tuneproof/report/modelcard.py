@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from tuneproof import io
 from tuneproof.report.bundle import RunEvidence
-from tuneproof.report.limitations import Limitation, evaluated_languages
+from tuneproof.report.limitations import Limitation, training_languages
 from tuneproof.report.render import render
 from tuneproof.tasks import TASKS
 
@@ -85,7 +85,21 @@ def card_data(
         )
         for v in m.overall.values()
     ]
-    langs = list(language) if language else list(evaluated_languages(ev))
+    # other distributions are results of their own (named), never merged into the headline
+    results += [
+        EvalResult(
+            task_type=task or m.task,
+            dataset_type=name,
+            dataset_name=f"{name} (out-of-distribution)",
+            metric_type=v.name,
+            metric_value=round(v.value, 4),
+        )
+        for name, r in ev.ood.items()
+        for v in r.overall.values()
+        if v.name == m.main_metric
+    ]
+    # the languages the model was trained on; evaluated-only ones are in the card's evaluation
+    langs = list(language) if language else list(training_languages(ev))
     return ModelCardData(
         model_name=ev.name,
         language=langs or None,
@@ -145,6 +159,10 @@ def render_model_card(
         training=ev.training,
         slices=sorted(ev.metrics.slices.items(), key=lambda kv: -(kv[1].n or 0))[:15],
         usage=usage_example(ev.metrics.task, data.library_name == "peft"),
+        ood=[
+            (name, r, ", ".join(k.partition("=")[2] for k in r.slices if k.startswith("language=")))
+            for name, r in ev.ood.items()
+        ],
     )
     text = f"---\n{front}\n---\n\n{body.lstrip()}"
     card = ModelCard(text)  # raises on front matter the Hub could not parse

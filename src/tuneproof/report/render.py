@@ -16,6 +16,8 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from tuneproof.evaluate.compare import format_p
+
 # Markdown punctuation that could start emphasis, links, code or break a table cell.
 _MD_SPECIAL = re.compile(r"([\\`*\[\]|~#])")
 _MD_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
@@ -55,6 +57,8 @@ def num(value: Any, digits: int = 4) -> str:
     if isinstance(value, float):
         if value.is_integer() and abs(value) >= 1000:
             return f"{int(value):,}"
+        if digits == 0:  # steps and counts logged as floats: one format at every size
+            return f"{value:,.0f}"
         if abs(value) >= 100:
             return f"{value:,.1f}"
         return f"{value:.{digits}f}"
@@ -109,6 +113,7 @@ def _filters(as_md: bool) -> dict[str, Callable[..., Any]]:
         "num": mk(num),
         "signed": mk(signed),
         "interval": mk(interval),
+        "pvalue": mk(format_p),
         "pct": mk(pct),
         "short_sha": mk(short_sha),
         "md": Md,  # mark trusted Markdown

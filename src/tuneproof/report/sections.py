@@ -20,6 +20,16 @@ _LOCAL_VERSION = re.compile(r"\+.*$")
 
 
 @dataclass(frozen=True)
+class OodLine:
+    """One out-of-distribution evaluation, shown beside the headline (never pooled into it)."""
+
+    name: str
+    n: int | None
+    value: MetricValue | None
+    majority: float | None
+
+
+@dataclass(frozen=True)
 class Summary:
     name: str
     task: str
@@ -34,6 +44,15 @@ class Summary:
     baseline_value: float | None
     delta: float | None
     verdict: str | None
+    ood: tuple[OodLine, ...] = ()
+
+
+def ood_lines(ev: RunEvidence) -> tuple[OodLine, ...]:
+    main = ev.metrics.main_metric
+    return tuple(
+        OodLine(name, r.overall.n, r.overall.get(main), r.overall.majority)
+        for name, r in ev.ood.items()
+    )
 
 
 def summary(ev: RunEvidence, comparison: BaselineComparison | None) -> Summary:
@@ -61,6 +80,7 @@ def summary(ev: RunEvidence, comparison: BaselineComparison | None) -> Summary:
         baseline_value=overall.baseline if overall else None,
         delta=overall.delta if overall else None,
         verdict=overall.verdict if overall else None,
+        ood=ood_lines(ev),
     )
 
 
@@ -68,11 +88,87 @@ def _source_name(d: DataRef) -> str:
     return d.name or d.path or "eval"
 
 
+# A config key documented as "<task>: ..." (config.py) is used by that task only.
+_TASK_PREFIXES = {
+    "token-classification:": "token-classification",
+    "extractive-qa:": "extractive-qa",
+    "summarization/SFT:": "summarization",
+}
+# strategy keys used by one strategy kind only
+_STRATEGY_KEYS = {
+    "strategy.freeze_layers": ("freeze",),
+    "strategy.freeze_embeddings": ("freeze",),
+    "strategy.unfreeze_every": ("progressive",),
+    "strategy.lora": ("lora", "qlora"),
+}
+
+
+def _task_of_key(dotted: str) -> str | None:
+    """The one task a ``data.*`` key is for (from its description in config.py), or None."""
+    from tuneproof.config import DataConfig
+
+    section, _, name = dotted.partition(".")
+    if section != "data":
+        return None
+    field = DataConfig.model_fields.get(name.split(".", 1)[0])
+    desc = (field.description or "") if field is not None else ""
+    return next((task for pre, task in _TASK_PREFIXES.items() if desc.startswith(pre)), None)
+
+
+def relevant_key(dotted: str, task: str, strategy: str) -> bool:
+    """False for keys another task or strategy kind uses (they would only be noise)."""
+    key_task = _task_of_key(dotted)
+    if key_task is not None and key_task != task:
+        return False
+    for prefix, kinds in _STRATEGY_KEYS.items():
+        if (dotted == prefix or dotted.startswith(prefix + ".")) and strategy not in kinds:
+            return False
+    return True
+
+
 def config_rows(ev: RunEvidence) -> tuple[tuple[str, str], ...]:
-    """The resolved config as (dotted key, value) rows."""
+    """The resolved config as (dotted key, value) rows: only the keys the run's task and
+    strategy use."""
     if ev.config is None:
         return ()
-    return tuple((k, show(v)) for k, v in flatten(ev.config.to_dict(), keep_empty=True).items())
+    task, strategy = ev.config.task, ev.config.strategy.kind
+    return tuple(
+        (k, show(v))
+        for k, v in flatten(ev.config.to_dict(), keep_empty=True).items()
+        if relevant_key(k, task, strategy)
+    )
+
+
+@dataclass(frozen=True)
+class PlanDeviation:
+    """A setting where the run did something else than ``tuneproof plan`` recommended."""
+
+    setting: str
+    planned: str
+    run: str
+
+
+def plan_deviations(ev: RunEvidence) -> tuple[PlanDeviation, ...]:
+    """plan.json's recommendation against config.yaml: strategy, max length, batch size."""
+    p = ev.plan
+    if p is None or ev.config is None:
+        return ()
+    c = ev.config
+    pairs: list[tuple[str, object, object]] = [
+        ("strategy", p.strategy, c.strategy.kind),
+        ("max length", p.max_length, c.data.max_length),
+        ("batch size", p.batch_size, c.training.batch_size),
+        (
+            "gradient accumulation steps",
+            p.gradient_accumulation_steps,
+            c.training.gradient_accumulation_steps,
+        ),
+    ]
+    return tuple(
+        PlanDeviation(name, str(planned), str(done))
+        for name, planned, done in pairs
+        if planned is not None and planned != done
+    )
 
 
 def show(v: Any, limit: int = 300) -> str:
@@ -99,7 +195,44 @@ class SliceExamples:
     examples: tuple[Example, ...]
 
 
+def _words(p: PredictionRow) -> list[str] | None:
+    extra = p.__pydantic_extra__ or {}
+    for v in (extra.get("tokens"), p.text):
+        if isinstance(v, list):
+            return [str(w) for w in v]
+    return None
+
+
+def _tag_lists(p: PredictionRow) -> tuple[str, str] | None:
+    """Token-classification gold/pred (tag lists) as the words where they differ,
+    ``Paris/B-LOC``, instead of two raw JSON lists; None for other tasks."""
+    g, q = p.gold, p.pred
+    if not (isinstance(g, list) and isinstance(q, list)) or not all(
+        isinstance(t, str) for t in [*g, *q]
+    ):
+        return None
+    words = _words(p) or []
+    diff = [
+        i
+        for i in range(max(len(g), len(q)))
+        if (g[i : i + 1] or [None]) != (q[i : i + 1] or [None])
+    ]
+
+    def tags(seq: list[str]) -> str:
+        shown = [
+            f"{words[i] if i < len(words) else f'#{i}'}/{seq[i] if i < len(seq) else '–'}"
+            for i in diff[:8]
+        ]
+        more = f" (+{len(diff) - 8} more)" if len(diff) > 8 else ""
+        return (" ".join(shown) + more) if shown else "(all tags equal)"
+
+    return tags(g), tags(q)
+
+
 def _example(p: PredictionRow) -> Example:
+    tags = _tag_lists(p)
+    if tags is not None:
+        return Example(p.id, show(p.display_text), tags[0], tags[1], p.score)
     return Example(p.id, show(p.display_text), show(p.gold, 80), show(p.pred, 80), p.score)
 
 
@@ -110,7 +243,9 @@ def worst_examples(
     metrics.json); the whole eval set when rows carry no slice tags."""
     if not ev.predictions or not has_errors_notion(ev.predictions):
         return ()
-    wrong = sorted((p for p in ev.predictions if not p.correct), key=lambda p: -(p.score or 0.0))
+    # the slices of metrics.json are the in-distribution rows'; OOD files come after, by name
+    rows = [p for p in ev.predictions if p.in_distribution is not False]
+    wrong = sorted((p for p in rows if not p.correct), key=lambda p: -(p.score or 0.0))
     main = ev.metrics.main_metric
 
     def weakest_first(item: tuple[str, MetricBlock]) -> float:
@@ -118,16 +253,16 @@ def worst_examples(
         return m.value if m is not None else float("inf")
 
     ordered = sorted(ev.metrics.slices.items(), key=weakest_first)
-    tags = {p.key: slice_keys(p) for p in ev.predictions}
+    tags = {p.key: slice_keys(p) for p in rows}
     out = []
     for key, block in ordered:
-        rows = [p for p in wrong if key in tags[p.key]]
-        if not rows:
+        bad = [p for p in wrong if key in tags[p.key]]
+        if not bad:
             continue
-        total = sum(1 for p in ev.predictions if key in tags[p.key])
+        total = sum(1 for p in rows if key in tags[p.key])
         out.append(
             SliceExamples(
-                key, len(rows), total, block.get(main), tuple(map(_example, rows[:per_slice]))
+                key, len(bad), total, block.get(main), tuple(map(_example, bad[:per_slice]))
             )
         )
         if len(out) == max_slices:
@@ -137,11 +272,24 @@ def worst_examples(
             SliceExamples(
                 "overall",
                 len(wrong),
-                len(ev.predictions),
+                len(rows),
                 ev.metrics.headline,
                 tuple(map(_example, wrong[: per_slice + 2])),
             )
         )
+    for name, result in ev.ood.items():
+        members = [p for p in ev.predictions if p.in_distribution is False and p.source == name]
+        bad = sorted((p for p in members if not p.correct), key=lambda p: -(p.score or 0.0))
+        if bad:
+            out.append(
+                SliceExamples(
+                    f"ood:{name}",
+                    len(bad),
+                    len(members),
+                    result.overall.get(main),
+                    tuple(map(_example, bad[:per_slice])),
+                )
+            )
     return tuple(out)
 
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from tuneproof.plan.args import LintReport
 
 # Files written before training (by `tuneproof plan`) that a new run keeps.
-KEEP_FILES = ("plan.md",)
+KEEP_FILES = ("plan.md", "plan.json")
 
 # Log keys that measure speed, not the model: kept out of metrics.json so it is reproducible.
 TIMING_KEYS = ("runtime", "per_second", "total_flos")
@@ -671,10 +671,8 @@ def _finish_tracking(tracked: Any, work: Path, record: rundir.Metrics) -> None:
     from tuneproof import track
 
     doc = rundir.dump(record)
-    track.log_evaluation(tracked, doc, prefix=record.split)
-    track.log_metrics(
-        tracked, {f"validation/{k}": v for k, v in doc.get("validation", {}).items() if _is_num(v)}
-    )
+    track.log_evaluation(tracked, doc, prefix=record.split)  # headline, slices, OOD, with CIs
+    track.log_metrics(tracked, track.metric_values(record))  # the keys of a headline-only view
     files = ("config.yaml", "manifest.json", "metrics.json", "predictions.jsonl", "checks.json",
              "checks.md", "lint.json", "plan.md")  # fmt: skip
     track.log_files(tracked, [work / f for f in files])
