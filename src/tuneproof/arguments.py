@@ -64,6 +64,8 @@ LR_GUIDANCE: dict[str, LearningRates] = {
     "progressive": _FULL,
     "lora": _ADAPTER,
     "qlora": _ADAPTER,
+    "prune": _FULL,  # the remaining layers are fine-tuned in full
+    "distill": _FULL,  # the student is fine-tuned in full on soft + gold labels
 }
 
 
