@@ -21,7 +21,7 @@ from tuneproof.train import run
 
 pytestmark = pytest.mark.slow
 
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples" / "data"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "data"
 
 
 def packaged_config(task: str, model: str, files: dict[str, Path], **over: Any) -> dict:

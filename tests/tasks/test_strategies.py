@@ -118,7 +118,7 @@ def test_every_example_config_validates():
 
     from tuneproof.config import load_config
 
-    examples = Path(__file__).parents[3] / "examples"
+    examples = Path(__file__).parents[2] / "examples"
     for path in sorted(examples.glob("*.yaml")):
         cfg = load_config(path)
         for split in ("train", "validation", "test"):
