@@ -52,8 +52,12 @@ def test_int8_weights_are_int8(exported: Path) -> None:
 
 
 def test_bench_writes_the_table(exported: Path) -> None:
+    import torch
+
+    threads = torch.get_num_threads()
     out = runner.invoke(app, ["bench", str(exported), "--repeats", "1", "--threads", "1"])
     assert out.exit_code == 0, out.output
+    assert torch.get_num_threads() == threads  # the caller's thread count is left as it was
     deploy = rundir.read(exported, rundir.Deploy)
     names = [r.name for r in deploy.rows]
     assert names[:2] == ["pytorch", "pytorch-int8"] and "onnx" in names and "onnx-int8" in names

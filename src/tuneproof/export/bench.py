@@ -113,8 +113,26 @@ def bench_run(
     import torch
 
     run_dir = Path(run_dir)
+    before = torch.get_num_threads()
     if threads:
         torch.set_num_threads(threads)
+    try:
+        return _bench(
+            run_dir, exports=exports, batch=batch, threads=threads, repeats=repeats, also=also
+        )
+    finally:
+        torch.set_num_threads(before)  # a library call must not change the caller's threads
+
+
+def _bench(
+    run_dir: Path,
+    *,
+    exports: bool,
+    batch: int,
+    threads: int | None,
+    repeats: int,
+    also: list[Path] | None,
+) -> rundir.Deploy:
     rm = load_for_export(run_dir)
     if not rm.inputs:
         raise UserError(f"{run_dir}: the test split is empty; nothing to measure")
