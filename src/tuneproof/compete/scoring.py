@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from tuneproof.stats import wilson
+
 MAX_BYTES = 5 * 1024 * 1024  # a 1,000-row submission is ~10 kB; 5 MB leaves room for long ids
 MAX_ERRORS = 20  # line-level errors reported per file
 
@@ -116,16 +118,6 @@ class Score:
     @property
     def ci(self) -> tuple[float, float]:
         return wilson(self.correct, self.n)
-
-
-def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """The Wilson score interval: right at small n and near 0/1, unlike the normal one."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def score(labels: Mapping[str, str], answers: Mapping[str, str]) -> Score:

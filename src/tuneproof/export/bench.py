@@ -27,15 +27,7 @@ from tuneproof.export.engines import (
     threads_in_use,
 )
 from tuneproof.export.exporters import RunModel, batches, load_for_export, model_bytes, torch_int8
-
-
-def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+from tuneproof.stats import wilson
 
 
 def _accuracy(pred: Predictor, rm: RunModel, size: int) -> tuple[int, int]:
