@@ -45,6 +45,8 @@ PLAN_JSON = "plan.json"
 MODEL = "model"
 PROGRESS = "progress.json"
 NOTES = "notes.json"
+HUMANEVAL = "humaneval.json"
+HUMANEVAL_KEY = "humaneval_key.json"
 
 PRODUCERS: dict[str, str] = {
     CONFIG: "tuneproof train CONFIG -o RUN",
@@ -62,6 +64,8 @@ PRODUCERS: dict[str, str] = {
     MODEL: "tuneproof train CONFIG -o RUN",
     PROGRESS: "tuneproof train CONFIG -o RUN",
     NOTES: "the PR evidence builder of `tuneproof ui`",
+    HUMANEVAL: "tuneproof humaneval import RUN RUN/humaneval/ratings/*.csv",
+    HUMANEVAL_KEY: "tuneproof humaneval export RUN",
 }
 
 
@@ -603,6 +607,115 @@ class PlanRecommendation(RunFile):
     max_length: int | None = None
     batch_size: int | None = None
     gradient_accumulation_steps: int | None = None
+
+
+# --- humaneval_key.json, humaneval.json ----------------------------------------------------
+
+
+class HumanEvalItem(_Record):
+    """One item of a blinded A/B sheet: the prediction row it shows and which side is the run."""
+
+    item_id: str
+    source: str = ""
+    row_id: str
+    run_side: Literal["a", "b"]
+    slices: dict[str, str] = Field(default_factory=dict)
+
+
+class HumanEvalKey(RunFile):
+    """``humaneval_key.json``: the key that un-blinds the sheet ``tuneproof humaneval export``
+    wrote (``humaneval/sheet.csv``). Kept in the run directory, never given to raters.
+
+    ``baseline`` names the other side: a run's name, or ``reference`` (the gold outputs).
+    ``identical`` counts sampled rows left out because both outputs were the same text.
+    """
+
+    FILE: ClassVar[str] = HUMANEVAL_KEY
+
+    run: str
+    baseline: str
+    baseline_kind: Literal["run", "reference"]
+    baseline_dir: str | None = None
+    seed: int
+    sheet: str  # relative to the run directory
+    raters: list[str] = Field(default_factory=list)
+    eligible: int = 0
+    identical: int = 0
+    created: str | None = None
+    items: list[HumanEvalItem] = Field(default_factory=list)
+
+
+class HumanRates(_Record):
+    """Win/tie/loss of the run against the other side over ``n_ratings`` ratings of ``n_items``
+    items, each with its 95 % cluster-bootstrap interval (an item's ratings resample together)."""
+
+    n_items: int
+    n_ratings: int
+    win: float | None = None
+    tie: float | None = None
+    loss: float | None = None
+    win_ci: tuple[float, float] | None = None
+    tie_ci: tuple[float, float] | None = None
+    loss_ci: tuple[float, float] | None = None
+    small_n: bool = False
+
+
+class RaterPair(_Record):
+    a: str
+    b: str
+    n: int  # items both rated
+    kappa: float | None = None
+
+
+class RaterRecord(_Record):
+    """One rater: how much they rated, their win/tie/loss, and whether they disagree with
+    everyone (Cohen's κ below the flag threshold with every other rater)."""
+
+    name: str
+    n: int
+    win: float | None = None
+    tie: float | None = None
+    loss: float | None = None
+    mean_kappa: float | None = None
+    flagged: bool = False
+    reason: str | None = None
+
+
+class Agreement(_Record):
+    """Inter-rater agreement on the un-blinded choices (win/tie/loss, nominal)."""
+
+    n_raters: int
+    n_items_shared: int = 0  # items rated by two or more raters
+    cohen_kappa: float | None = None  # exactly two raters
+    krippendorff_alpha: float | None = None  # two or more raters, missing ratings allowed
+    pairwise: list[RaterPair] = Field(default_factory=list)
+    note: str | None = None
+
+
+class RatingFile(_Record):
+    path: str
+    sha256: str
+    rows: int
+
+
+class HumanEval(RunFile):
+    """``humaneval.json``: the human A/B evaluation of a run (``tuneproof humaneval import``)."""
+
+    FILE: ClassVar[str] = HUMANEVAL
+
+    run: str
+    baseline: str
+    baseline_kind: Literal["run", "reference"]
+    overall: HumanRates
+    slices: dict[str, HumanRates] = Field(default_factory=dict)
+    agreement: Agreement
+    raters: list[RaterRecord] = Field(default_factory=list)
+    files: list[RatingFile] = Field(default_factory=list)
+    unrated: int = 0  # items of the sheet nobody rated
+    identical: int = 0  # sampled rows left out of the sheet: both outputs were the same text
+    seed: int = 0
+    n_resamples: int = 0
+    confidence: float = 0.95
 
 
 # --- reading and writing -----------------------------------------------------------------------

@@ -14,7 +14,18 @@ from typing import Any
 
 import typer
 
-from tuneproof.cli import check, compete, evaluate, export, plan, report, run, tokens, ui
+from tuneproof.cli import (
+    check,
+    compete,
+    evaluate,
+    export,
+    humaneval,
+    plan,
+    report,
+    run,
+    tokens,
+    ui,
+)
 from tuneproof.cli._common import err_console
 from tuneproof.errors import Terminated, UserError
 
@@ -31,7 +42,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (run, check, plan, evaluate, tokens, report, export, compete, ui):
+for module in (run, check, plan, evaluate, tokens, report, export, compete, humaneval, ui):
     module.register(app)
 
 

@@ -7,12 +7,36 @@ import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from tuneproof import rundir
 from tuneproof.io import flatten
 from tuneproof.report.baseline import BaselineComparison
 from tuneproof.report.bundle import RunEvidence, curve, slice_keys
 from tuneproof.rundir import DataRef, MetricBlock, MetricValue, PredictionRow
+
+
+@dataclass(frozen=True)
+class HumanEvaluation:
+    """The "Human evaluation" section: humaneval.json, overall first, then each slice."""
+
+    record: rundir.HumanEval
+    rows: tuple[tuple[str, rundir.HumanRates], ...]
+    flagged: tuple[rundir.RaterRecord, ...]
+
+
+def human_evaluation(run_dir: Path) -> HumanEvaluation | None:
+    """The section's record, or None when the run has no humaneval.json."""
+    he = rundir.read_optional(run_dir, rundir.HumanEval)
+    if he is None:
+        return None
+    return HumanEvaluation(
+        he,
+        (("overall", he.overall), *he.slices.items()),
+        tuple(r for r in he.raters if r.flagged),
+    )
+
 
 # Packages whose versions go into the `pip install` line (python is a separate line).
 _NOT_PIP = {"python"}

@@ -3,7 +3,8 @@
 Each row becomes a chat: the user's message (the input, through ``data.prompt_template``) and
 the assistant's reply (the output). The loss is on the reply's tokens only: the prompt's labels
 are -100, so the model learns to answer, not to repeat the question. Evaluation generates a
-reply greedily for each prompt and scores it with ROUGE-1/2/L against the reference.
+reply greedily for each prompt and scores it with ROUGE-1/2/L against the reference (the mean of
+per-row scores) and with sacrebleu's corpus BLEU, chrF and TER (``tuneproof.text.generation``).
 
 The plain ``Trainer`` does all of this with one collator (``DataCollatorForSeq2Seq`` pads labels
 with -100); trl's ``SFTTrainer`` would replace the Trainer the run builds, which the task adapter
@@ -30,6 +31,7 @@ from tuneproof.tasks.base import (
     source_name,
 )
 from tuneproof.tasks.classification import row_ids
+from tuneproof.text.generation import GENERATION_METRICS, corpus_resampler, corpus_scores
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -307,9 +309,17 @@ class Summarization:
 
     def metrics_from_rows(self, rows: list[dict[str, Any]]) -> dict[str, float]:
         if not rows:
-            return dict.fromkeys(ROUGE_TYPES, float("nan"))
+            return dict.fromkeys((*ROUGE_TYPES, *GENERATION_METRICS), float("nan"))
         per_row = [rouge_scores(r["gold"], r["pred"]) for r in rows]
-        return {k: float(np.mean([s[k] for s in per_row])) for k in ROUGE_TYPES}
+        rouge = {k: float(np.mean([s[k] for s in per_row])) for k in ROUGE_TYPES}
+        return rouge | corpus_scores([r["gold"] for r in rows], [r["pred"] for r in rows])
+
+    def resampler(
+        self, rows: list[dict[str, Any]]
+    ) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+        """BLEU/chrF/TER per bootstrap resample from summed segment statistics (corpus scores
+        are not means of row scores); ROUGE is a mean and is resampled as one."""
+        return corpus_resampler(rows)
 
 
 def generate(

@@ -13,7 +13,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Match
 
 import tuneproof
-from tuneproof.web import api, pages
+from tuneproof.web import api, humaneval, pages
 from tuneproof.web.render import page
 from tuneproof.web.security import LOCAL_HOSTS, PAGE_CSP, Settings, guard
 
@@ -84,6 +84,7 @@ def create_app(
         return response
 
     app.include_router(api.router)
+    app.include_router(humaneval.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     mount_competition(app, settings.workspace / "competition")
