@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,10 +53,21 @@ FALLBACK_ASSISTANT = "### Response:\n"
 def rouge_scores(gold: str, pred: str) -> dict[str, float]:
     """ROUGE-1/2/L F-measures (rouge-score, Porter stemming; its tokenizer keeps a-z0-9 only,
     as in the published summarization results, so scripts other than Latin score 0)."""
+    return dict(zip(ROUGE_TYPES, _rouge(gold, pred), strict=True))
+
+
+@lru_cache(maxsize=200_000)
+def _rouge(gold: str, pred: str) -> tuple[float, ...]:
+    """Cached per (reference, output): the evaluation scores each row once per slice it is in."""
+    scores = _rouge_scorer().score(gold, pred)
+    return tuple(float(scores[k].fmeasure) for k in ROUGE_TYPES)
+
+
+@lru_cache(maxsize=1)
+def _rouge_scorer() -> Any:
     from rouge_score import rouge_scorer
 
-    scorer = rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
-    return {k: float(v.fmeasure) for k, v in scorer.score(gold, pred).items()}
+    return rouge_scorer.RougeScorer(list(ROUGE_TYPES), use_stemmer=True)
 
 
 def _is_empty(v: Any) -> bool:

@@ -35,7 +35,9 @@ GENERATION_METRICS: tuple[str, ...] = ("bleu", "chrf", "ter")
 def _scorers() -> dict[str, Any]:
     from sacrebleu.metrics import BLEU, CHRF, TER
 
-    return {"bleu": BLEU(), "chrf": CHRF(), "ter": TER()}
+    scorers = {"bleu": BLEU(), "chrf": CHRF(), "ter": TER()}
+    assert tuple(scorers) == GENERATION_METRICS
+    return scorers
 
 
 def _texts(values: Sequence[Any]) -> list[str]:
@@ -43,19 +45,32 @@ def _texts(values: Sequence[Any]) -> list[str]:
 
 
 def corpus_scores(golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, float]:
-    """sacrebleu's corpus BLEU, chrF and TER of ``preds`` against one reference each."""
+    """sacrebleu's corpus BLEU, chrF and TER of ``preds`` against one reference each.
+
+    The same computation as ``corpus_score`` (segment statistics, summed, scored), with each
+    segment's statistics cached: the evaluation scores every slice and every single row too,
+    and TER's shift search costs milliseconds per segment.
+    """
     if not golds:
         return dict.fromkeys(GENERATION_METRICS, float("nan"))
-    hyps, refs = _texts(preds), [_texts(golds)]
-    return {name: float(s.corpus_score(hyps, refs).score) for name, s in _scorers().items()}
+    stats = segment_statistics(golds, preds)
+    return {name: score_from_statistics(name, s.sum(axis=0)) for name, s in stats.items()}
+
+
+@lru_cache(maxsize=200_000)
+def _segment(gold: str, pred: str) -> tuple[tuple[float, ...], ...]:
+    """One segment's statistics per metric (in :data:`GENERATION_METRICS` order)."""
+    return tuple(
+        tuple(s._extract_corpus_statistics([pred], [[gold]])[0]) for s in _scorers().values()
+    )
 
 
 def segment_statistics(golds: Sequence[Any], preds: Sequence[Any]) -> dict[str, np.ndarray]:
     """sacrebleu's sufficient statistics per row, one ``(n_rows, k)`` array per metric."""
-    hyps, refs = _texts(preds), [_texts(golds)]
+    per_row = [_segment(g, p) for g, p in zip(_texts(golds), _texts(preds), strict=True)]
     return {
-        name: np.asarray(s._extract_corpus_statistics(hyps, refs), dtype=np.float64)
-        for name, s in _scorers().items()
+        name: np.asarray([row[j] for row in per_row], dtype=np.float64)
+        for j, name in enumerate(GENERATION_METRICS)
     }
 
 
