@@ -14,7 +14,23 @@ import argparse
 import random
 import time
 
-WORDS = "the council met on tuesday to approve a new budget for roads schools and parks".split()
+WORDS = [
+    "the",
+    "council",
+    "met",
+    "on",
+    "tuesday",
+    "to",
+    "approve",
+    "a",
+    "new",
+    "budget",
+    "for",
+    "roads",
+    "schools",
+    "and",
+    "parks",
+]
 
 
 def rows(n: int, slices: int, seed: int = 0) -> list[dict]:
