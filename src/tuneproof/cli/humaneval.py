@@ -107,7 +107,7 @@ def import_(
     console.print(table)
     a = h.agreement
     console.print(
-        f"agreement: {a.n_raters} raters, {a.n_items_shared} items rated twice or more; "
+        f"agreement: {a.n_raters} rater(s), {a.n_items_shared} item(s) rated twice or more; "
         f"Cohen's κ {_num(a.cohen_kappa)}, Krippendorff's α {_num(a.krippendorff_alpha)}"
         + (f" ({a.note})" if a.note else ""),
         highlight=False,
