@@ -148,6 +148,17 @@ def test_the_sheet_is_blinded_and_the_key_un_blinds_it(tmp_path: Path):
     assert [p.name for p in res.rating_files] == ["rater-1.csv", "rater-2.csv"]
     with pytest.raises(UserError, match="already exported"):
         export_sheet(run, n=5)
+    # --overwrite sets the old sheet, key and ratings aside: none can be imported by mistake
+    again = export_sheet(run, n=5, overwrite=True)
+    (old,) = run.glob("humaneval.replaced-*")
+    assert (old / "humaneval_key.json").read_text(encoding="utf-8") == key_text
+    assert (old / "humaneval" / "sheet.csv").read_text(encoding="utf-8") == text
+    assert sorted(p.name for p in (run / "humaneval" / "ratings").iterdir()) == [
+        "rater-1.csv",
+        "rater-2.csv",
+        "rater-3.csv",
+    ]
+    assert {i.item_id for i in again.key.items}.isdisjoint(i.item_id for i in res.key.items)
 
 
 def test_against_a_baseline_run_and_refusals(tmp_path: Path):

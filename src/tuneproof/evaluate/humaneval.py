@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import warnings
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
@@ -35,7 +36,6 @@ from tuneproof.evaluate.metrics import (
     N_RESAMPLES,
     draw_chunks,
     percentile_interval,
-    rows_rng,
 )
 from tuneproof.evaluate.slices import natural_key
 from tuneproof.rundir import Agreement, HumanRates, RaterPair, RaterRecord
@@ -84,7 +84,9 @@ def rates(
     positions = np.arange(n)
     values = {o: (codes == k).astype(np.float64) for k, o in enumerate(OUTCOMES)}
     dist: dict[str, list[np.ndarray]] = {o: [] for o in OUTCOMES}
-    for d in draw_chunks(positions, n_resamples, rows_rng(seed, positions), groups):
+    # seeded by the items rated, so a slice's interval depends on its own ratings only
+    rng = np.random.default_rng([seed, zlib.crc32("\x1f".join(items).encode())])
+    for d in draw_chunks(positions, n_resamples, rng, groups):
         for o, v in values.items():
             if d.idx is not None:
                 dist[o].append(v[d.idx].mean(axis=1))

@@ -9,7 +9,8 @@
   (``item_id, rater, choice``, choice ``a``, ``b`` or ``tie``; a blank choice is "not rated");
 - ``RUN/humaneval_key.json``: the key (item → row and which side is the run). Item ids are
   opaque (``<sheet tag>-<number>``, numbered in sheet order) so the sheet reveals neither the row
-  nor the side, and ratings of an older sheet are refused by the new key.
+  nor the side, and ratings of an older sheet are refused by the new key. ``--overwrite`` moves
+  the old sheet, key, ratings and results into ``RUN/humaneval.replaced-<time>/`` first.
 
 Without ``--baseline`` the comparison is against the reference outputs, not the base model: the
 run directory stores no base-model generations, and "as good as the reference" is the question
@@ -167,6 +168,8 @@ def export_sheet(
     if base is not None and base.resolve() == run_dir.resolve():
         raise UserError(f"--baseline {base}: the baseline is the run itself")
     pool, identical = _eligible(run_dir, base)
+    if key_path.exists():
+        _set_aside(run_dir)
     seed = secrets.randbelow(2**31) if seed is None else seed
     rng = np.random.default_rng(seed)
     take = rng.choice(len(pool), size=min(n, len(pool)), replace=False)  # random order too
@@ -212,6 +215,19 @@ def export_sheet(
         for name in names
     )
     return ExportResult(key, sheet, files, rundir.write(run_dir, key))
+
+
+def _set_aside(run_dir: Path) -> Path:
+    """``--overwrite``: move the old key, sheet, ratings and humaneval.json into one folder
+    ``humaneval.replaced-<time>/``, so no rating of the old sheet is imported against the new
+    key and the report shows no stale result (nothing is deleted)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+    dest = run_dir / f"{FOLDER}.replaced-{stamp}"
+    dest.mkdir()
+    for name in (FOLDER, rundir.HUMANEVAL_KEY, rundir.HUMANEVAL):
+        if (run_dir / name).exists():
+            (run_dir / name).rename(dest / name)
+    return dest
 
 
 def read_key(run_dir: str | Path) -> rundir.HumanEvalKey:

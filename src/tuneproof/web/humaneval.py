@@ -33,6 +33,13 @@ def _run_dir(request: Request, name: str) -> Path:
     return path
 
 
+def _count(value: str, field: str) -> int:
+    try:
+        return int(value.strip())
+    except ValueError:
+        raise UserError(f"{field}: '{value}' is not a whole number") from None
+
+
 def _url(name: str, rater: str = "") -> str:
     base = f"/runs/{quote(name)}/humaneval"
     return f"{base}?rater={quote(rater)}" if rater else base
@@ -98,14 +105,16 @@ def rate(
 def export(
     request: Request,
     name: str,
-    n: int = Form(he.DEFAULT_N),
-    raters: int = Form(he.DEFAULT_RATERS),
+    n: str = Form(str(he.DEFAULT_N)),
+    raters: str = Form(str(he.DEFAULT_RATERS)),
     baseline: str = Form(""),
 ) -> Response:
     run_dir = _run_dir(request, name)
     try:
         base = _run_dir(request, baseline) if baseline else None
-        he.export_sheet(run_dir, baseline=base, n=n, raters=raters)
+        he.export_sheet(
+            run_dir, baseline=base, n=_count(n, "items"), raters=_count(raters, "raters")
+        )
     except UserError as err:
         return _page(request, name, error=str(err), status=400)
     return RedirectResponse(_url(name), status_code=303)
