@@ -48,7 +48,11 @@ def export(
         int | None, typer.Option(help="fix the sample, order and sides [default: random]")
     ] = None,
     overwrite: Annotated[
-        bool, typer.Option(help="replace an existing sheet and key (its ratings no longer match)")
+        bool,
+        typer.Option(
+            help="set the existing sheet, key and ratings aside (RUN/humaneval.replaced-TIME/) "
+            "and export a new sheet"
+        ),
     ] = False,
 ) -> None:
     """Write a blinded, shuffled A/B sheet (RUN/humaneval/sheet.csv: item_id, prompt, output_a,
@@ -59,8 +63,9 @@ def export(
     Raters can also rate in `tuneproof ui` (the run's "Human evaluation" page).
 
     Examples:
-      `tuneproof humaneval export runs/sft --n 50 --raters 2`
-      `tuneproof humaneval export runs/sft --baseline runs/sft-base --seed 7`
+
+    - `tuneproof humaneval export runs/sft --n 50 --raters 2`
+    - `tuneproof humaneval export runs/sft --baseline runs/sft-base --seed 7`
     """
     from tuneproof.evaluate.humaneval_files import export_sheet
 
