@@ -8,6 +8,8 @@ faces over them):
 - :func:`compare_runs` → :class:`Comparison` (paired per-slice deltas, verdicts, config diff)
 - :func:`build_plan` / :func:`load_plan` → :class:`EvalPlan`
 - :func:`run_stress` → :class:`StressReport` (CheckList-style behaviour tests)
+- ``humaneval_files.export_sheet`` / ``import_ratings`` (human A/B evaluation; the calculators
+  are in ``humaneval``)
 
 Nothing here imports torch or transformers at module level.
 """
