@@ -232,9 +232,19 @@ def plan(
         str | None, typer.Option(help="training file to put in the emitted config")
     ] = None,
     force: Annotated[bool, typer.Option(help="replace an existing --emit-config file")] = False,
+    shift: Annotated[
+        str, typer.Option(help="how far the task is from pre-training: low, medium or high")
+    ] = "medium",
+    changes_often: Annotated[
+        bool, typer.Option(help="the task's labels or instructions change often")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
 ) -> None:
-    """Pick full fine-tuning, freezing, LoRA or QLoRA from memory, data, deployment and time.
+    """Pick full fine-tuning, freezing, progressive unfreezing, LoRA, QLoRA or not fine-tuning.
+
+    The decision tree first asks whether there is enough data and whether the task changes
+    often (if so: prompting or a zero-shot model), then costs every option against memory,
+    data, deployment and time, then how far the task is from pre-training.
 
     Prints the recommendation, the alternatives with their cost and the rule that decided;
     writes plan.md (an ADR) with --output and a RunConfig with --emit-config.
@@ -244,8 +254,10 @@ def plan(
     from tuneproof.plan.adr import render_adr
     from tuneproof.plan.lora import parse_targets
     from tuneproof.plan.memory import parse_size
-    from tuneproof.plan.strategy import PlanInputs, make_plan, parse_duration, run_config_yaml
+    from tuneproof.plan.strategy import PlanInputs, make_plan, parse_duration
+    from tuneproof.plan.tree import check_shift, starter_yaml, tree_markdown, walk, walk_dict
 
+    check_shift(shift)
     if output is not None:
         io.ensure_writable(output)  # before the model is resolved and traced
     if emit_config is not None:
@@ -270,17 +282,20 @@ def plan(
         gpu_tflops=gpu_tflops,
     )
     result = make_plan(inputs)
-    config_text = run_config_yaml(result, data_train=data) if emit_config is not None else None
+    tree = walk(result, shift=shift, changes_often=changes_often)
+    config_text = starter_yaml(tree, data_train=data) if emit_config is not None else None
     written: list[Path] = []
     if output is not None:
-        written.append(io.write_text(output / "plan.md", render_adr(result)))
+        adr = render_adr(result) + "\n" + tree_markdown(tree)
+        written.append(io.write_text(output / "plan.md", adr))
         written.append(rundir.write(output, plan_record(result)))
     if emit_config is not None and config_text is not None:
         written.append(io.write_text(emit_config, config_text))
     if as_json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json.dumps(walk_dict(tree), indent=2))
         return
     _print_plan(result)
+    console.print(tree_markdown(tree), highlight=False, markup=False)
     for path in written:
         console.print(f"wrote [bold]{path}[/]", highlight=False)
     if output is None:
@@ -349,17 +364,23 @@ args_app = typer.Typer(
 @args_app.command("explain")
 def args_explain(
     name: Annotated[str | None, typer.Argument(help="a TrainingArguments field")] = None,
+    all_fields: Annotated[
+        bool, typer.Option("--all", help="every field of the installed version, not the main")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
-    """What a TrainingArguments field does, its default, typical values and pitfalls.
+    """What a TrainingArguments field does, its default, impact, the fields it interacts with,
+    typical values and pitfalls.
 
-    Help text and defaults come from the installed transformers. Without NAME: the main fields.
+    Help text and defaults come from the installed transformers. Without NAME: the main fields
+    (--all: every field, most impact first).
     Example: `tuneproof args explain warmup_steps`
     """
-    from tuneproof.plan.args import explain, main_fields
+    from tuneproof.plan import args as calc
+    from tuneproof.plan.args import explain
 
     if name is None:
-        fields = main_fields()
+        fields = calc.all_fields() if all_fields else calc.main_fields()
         if as_json:
             print(json.dumps([f.to_dict() for f in fields], indent=2))
             return
@@ -367,7 +388,7 @@ def args_explain(
             "field",
             "default",
             "what it does",
-            title="main TrainingArguments fields",
+            title=f"{'all' if all_fields else 'main'} TrainingArguments fields",
             title_justify="left",
         )
         for f in fields:
@@ -381,8 +402,12 @@ def args_explain(
         return
     if h.note:
         console.print(f"[yellow]{h.note}[/]", highlight=False)
-    console.print(f"[bold]{h.name}[/]: {h.type} = {h.default}", highlight=False)
+    console.print(
+        f"[bold]{h.name}[/]: {h.type} = {h.default} (impact: {h.impact})", highlight=False
+    )
     console.print(h.help, highlight=False, markup=False)
+    for group in calc.interactions_of(h.name):
+        console.print(f"[bold]{group.name}:[/] {group.rule}", highlight=False)
     g = h.guidance
     if g is not None:
         console.print(f"[bold]full fine-tuning:[/] {g.full}", highlight=False)
@@ -395,7 +420,10 @@ def args_explain(
 
 @args_app.command("lint")
 def args_lint(
-    config: Annotated[Path, typer.Argument(help="RunConfig YAML or a TrainingArguments YAML/JSON")],
+    config: Annotated[
+        Path,
+        typer.Argument(help="RunConfig YAML, a TrainingArguments YAML/JSON, or a .py snippet"),
+    ],
     strategy: Annotated[
         str | None,
         typer.Option(help="full, freeze, lora or qlora [default: from the config, else full]"),
@@ -445,16 +473,29 @@ def args_lint(
 
 @args_app.command("snippet")
 def args_snippet(
-    config: Annotated[Path, typer.Argument(help="RunConfig YAML or a TrainingArguments YAML/JSON")],
+    config: Annotated[
+        Path,
+        typer.Argument(help="RunConfig YAML, a TrainingArguments YAML/JSON, or a .py snippet"),
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print {style, python, yaml}: also the tuneproof YAML")
+    ] = False,
 ) -> None:
     """Print the equivalent `TrainingArguments(...)` Python (and `LoraConfig`, if any).
 
-    For a tuneproof config it is exactly what `tuneproof train` passes; a tutorial-style file is
-    migrated to transformers-5 names.
+    For a tuneproof config it is exactly what `tuneproof train` passes; a tutorial-style file
+    (YAML, JSON or a Python `TrainingArguments(...)` call, parsed, never run) is migrated to
+    transformers-5 names. --json adds the config as tuneproof YAML.
     Example: `tuneproof args snippet examples/polarity-lora.yaml`
     """
-    from tuneproof.plan.args import snippet
+    from tuneproof.plan.args import read_source, snippet, snippet_text
 
+    if as_json:
+        read_source(config)  # the file checks (exists, UTF-8) and the text's own
+        fmt = {".json": "json", ".py": "python"}.get(config.suffix, "yaml")
+        text = config.read_text(encoding="utf-8")
+        print(json.dumps(snippet_text(text, str(config), fmt).to_dict(), indent=2))
+        return
     print(snippet(config), end="")
 
 

@@ -10,6 +10,7 @@ at once (``load_config`` stops at the first). ``snippet`` prints what ``tuneproo
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import json
@@ -213,6 +214,106 @@ GUIDANCE: dict[str, Guidance] = {
 }
 
 
+Impact = Literal["high", "medium", "low"]
+
+# How much a field moves the result (high: the model you get; medium: the run's cost or what you
+# can measure; low: bookkeeping). Fields not listed are low.
+IMPACT: dict[str, Impact] = {
+    **dict.fromkeys(
+        (
+            "learning_rate",
+            "num_train_epochs",
+            "max_steps",
+            "per_device_train_batch_size",
+            "gradient_accumulation_steps",
+            "warmup_steps",
+            "lr_scheduler_type",
+            "eval_strategy",
+            "load_best_model_at_end",
+            "metric_for_best_model",
+            "seed",
+        ),
+        "high",
+    ),
+    **dict.fromkeys(
+        (
+            "weight_decay",
+            "max_grad_norm",
+            "save_strategy",
+            "eval_steps",
+            "save_steps",
+            "bf16",
+            "fp16",
+            "activation_checkpointing",
+            "gradient_checkpointing",
+            "optim",
+            "data_seed",
+            "greater_is_better",
+            "save_total_limit",
+            "per_device_eval_batch_size",
+            "use_cpu",
+            "label_smoothing_factor",
+        ),
+        "medium",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """A group of fields that only make sense together, and the rule that ties them."""
+
+    name: str
+    fields: tuple[str, ...]
+    rule: str
+
+
+INTERACTIONS: tuple[Interaction, ...] = (
+    Interaction(
+        "effective batch",
+        ("per_device_train_batch_size", "gradient_accumulation_steps"),
+        "effective batch = per-device batch x accumulation steps x devices; the learning rate "
+        "goes with the effective batch",
+    ),
+    Interaction(
+        "evaluation and saving",
+        (
+            "eval_strategy",
+            "eval_steps",
+            "save_strategy",
+            "save_steps",
+            "load_best_model_at_end",
+            "metric_for_best_model",
+            "greater_is_better",
+        ),
+        "load_best_model_at_end needs save_strategy equal to eval_strategy (or 'best'), and "
+        "save_steps a multiple of eval_steps; greater_is_better must match the metric",
+    ),
+    Interaction(
+        "schedule",
+        ("learning_rate", "warmup_steps", "lr_scheduler_type", "num_train_epochs", "max_steps"),
+        "warmup and decay are spread over all optimizer steps (max_steps > 0 overrides epochs); "
+        "a float warmup_steps < 1 is a ratio of them",
+    ),
+    Interaction(
+        "checkpoint limits",
+        ("save_total_limit", "save_strategy", "save_steps", "load_best_model_at_end"),
+        "save_total_limit deletes old checkpoints but always keeps the best one when "
+        "load_best_model_at_end is on",
+    ),
+    Interaction(
+        "precision",
+        ("bf16", "fp16", "use_cpu"),
+        "at most one of bf16 and fp16; fp16 needs a CUDA GPU, bf16 an Ampere-or-newer GPU "
+        "(or use_cpu)",
+    ),
+)
+
+
+def interactions_of(name: str) -> tuple[Interaction, ...]:
+    return tuple(g for g in INTERACTIONS if name in g.fields)
+
+
 @dataclass(frozen=True)
 class ArgHelp:
     name: str
@@ -222,14 +323,28 @@ class ArgHelp:
     guidance: Guidance | None
     note: str | None = None  # e.g. "evaluation_strategy was removed; showing eval_strategy"
 
+    @property
+    def impact(self) -> str:
+        return IMPACT.get(self.name, "low")
+
     def to_dict(self) -> dict[str, Any]:
         g = self.guidance
+        fields = training_fields()
         return {
             "name": self.name,
             "type": self.type,
             "default": self.default,
             "help": self.help,
             "note": self.note,
+            "impact": self.impact,
+            "interacts_with": [
+                {
+                    "group": i.name,
+                    "fields": [f for f in i.fields if f != self.name and f in fields],
+                    "rule": i.rule,
+                }
+                for i in interactions_of(self.name)
+            ],
             "full_fine_tuning": g.full if g else None,
             "lora": g.lora if g else None,
             "pitfalls": list(g.pitfalls) if g else [],
@@ -322,6 +437,13 @@ def main_fields() -> list[ArgHelp]:
     """The fields with guidance (the ones worth understanding first), as installed."""
     fields = training_fields()
     return [explain(n) for n in GUIDANCE if n in fields]
+
+
+def all_fields() -> list[ArgHelp]:
+    """Every field of the installed ``TrainingArguments``, most impact first, then by name."""
+    order = {"high": 0, "medium": 1, "low": 2}
+    helps = [explain(n) for n in training_fields()]
+    return sorted(helps, key=lambda h: (order[h.impact], h.name))
 
 
 # --- lint -------------------------------------------------------------------------------------
@@ -799,8 +921,18 @@ class LintReport:
         }
 
 
-def read_mapping(path: str | Path) -> dict[str, Any]:
-    """Read a YAML or JSON file of keys (no validation: the linter reports problems itself)."""
+MAX_TEXT = 200_000  # characters of a pasted snippet or a config file (a config is ~2 KB)
+FORMATS: tuple[str, ...] = ("auto", "yaml", "json", "python")
+_PY_CALL = re.compile(r"\b\w*TrainingArguments\s*\(")
+
+
+def _format_for(path: Path) -> str:
+    return {".json": "json", ".py": "python"}.get(path.suffix, "yaml")
+
+
+def read_source(path: str | Path) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """A YAML, JSON or Python (``TrainingArguments(...)``) file as a mapping of keys, and the
+    keyword arguments skipped because they are not literals (see :func:`parse_text`)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"{path}: file not found")
@@ -808,17 +940,91 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise UserError(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    return parse_text(text, str(path), _format_for(path))
+
+
+def read_mapping(path: str | Path) -> dict[str, Any]:
+    """Read a YAML, JSON or Python file of keys (no validation: the linter reports problems)."""
+    return read_source(path)[0]
+
+
+def parse_text(
+    text: str, source: str = "snippet", fmt: str = "auto"
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """Pasted text as a mapping of keys: YAML, JSON, or Python with a ``TrainingArguments(...)``
+    call (``auto``: Python when the text has such a call). Python is read with :mod:`ast` and
+    only literal values are taken (``ast.literal_eval``; nothing is run); the names of the other
+    keyword arguments come back as the second element."""
+    if fmt not in FORMATS:
+        raise UserError(f"format: '{fmt}' is not one of {', '.join(FORMATS)}")
+    if not text.strip():
+        raise UserError(
+            f"{source}: empty; paste a YAML mapping or a Python TrainingArguments(...) call"
+        )
+    if len(text) > MAX_TEXT:
+        raise UserError(
+            f"{source}: {len(text):,} characters, over the {MAX_TEXT:,} a config can have; "
+            "paste only the training arguments"
+        )
+    if fmt == "auto":
+        fmt = "python" if _PY_CALL.search(text) else "yaml"
+    if fmt == "python":
+        return parse_python(text, source)
     try:
-        raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        raw = json.loads(text) if fmt == "json" else yaml.safe_load(text)
     except json.JSONDecodeError as err:
-        raise UserError(f"{path}: invalid JSON (line {err.lineno}: {err.msg})") from None
+        raise UserError(f"{source}: invalid JSON (line {err.lineno}: {err.msg})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise UserError(f"{path}:{where} invalid YAML: {getattr(err, 'problem', err)}") from None
+        raise UserError(f"{source}:{where} invalid YAML: {getattr(err, 'problem', err)}") from None
     if not isinstance(raw, dict):
-        raise UserError(f"{path}: expected a mapping of keys at top level")
-    return raw
+        raise UserError(f"{source}: expected a mapping of keys at top level")
+    return raw, ()
+
+
+def _callee(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return ""
+
+
+def parse_python(text: str, source: str = "snippet") -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The keyword arguments of the first ``TrainingArguments(...)`` (or
+    ``Seq2SeqTrainingArguments``) call in ``text``, parsed, never run."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as err:
+        raise UserError(f"{source}: line {err.lineno}: invalid Python ({err.msg})") from None
+    calls = sorted(
+        (
+            n
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and _callee(n.func).endswith("TrainingArguments")
+        ),
+        key=lambda n: (n.lineno, n.col_offset),
+    )
+    if not calls:
+        raise UserError(f"{source}: no TrainingArguments(...) call in the Python")
+    call = calls[0]
+    raw: dict[str, Any] = {}
+    skipped: list[str] = []
+    if call.args:  # TrainingArguments("out", ...): output_dir is the first positional argument
+        try:
+            raw["output_dir"] = ast.literal_eval(call.args[0])
+        except ValueError:
+            skipped.append("output_dir")
+    for kw in call.keywords:
+        if kw.arg is None:
+            skipped.append("**" + ast.unparse(kw.value))
+            continue
+        try:
+            raw[kw.arg] = ast.literal_eval(kw.value)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            skipped.append(kw.arg)
+    return raw, tuple(skipped)
 
 
 def _unwrap(raw: dict[str, Any]) -> dict[str, Any]:
@@ -857,10 +1063,41 @@ def lint_mapping(
     return LintReport(source, style, tuple(findings))
 
 
+def _with_skipped(report: LintReport, skipped: tuple[str, ...]) -> LintReport:
+    notes = tuple(
+        Finding(
+            "not-literal",
+            "info",
+            name,
+            f"{name} is not a literal value (a variable or an expression), so it is not linted",
+            "write the value itself to have it checked",
+        )
+        for name in skipped
+    )
+    return LintReport(report.source, report.style, notes + report.findings)
+
+
 def lint_file(
     path: str | Path, *, strategy: str | None = None, context: LintContext | None = None
 ) -> LintReport:
-    return lint_mapping(read_mapping(path), str(path), strategy=strategy, context=context)
+    raw, skipped = read_source(path)
+    report = lint_mapping(raw, str(path), strategy=strategy, context=context)
+    return _with_skipped(report, skipped)
+
+
+def lint_text(
+    text: str,
+    source: str = "snippet",
+    fmt: str = "auto",
+    *,
+    strategy: str | None = None,
+    context: LintContext | None = None,
+) -> LintReport:
+    """Lint pasted YAML, JSON or Python ``TrainingArguments(...)`` (what the app's explorer and
+    ``tuneproof args lint`` on a file give alike)."""
+    raw, skipped = parse_text(text, source, fmt)
+    report = lint_mapping(raw, source, strategy=strategy, context=context)
+    return _with_skipped(report, skipped)
 
 
 # --- the two config styles -> TrainingView ----------------------------------------------------
@@ -1195,18 +1432,23 @@ def _call(name: str, kwargs: dict[str, Any], comments: dict[str, str] | None = N
 
 def snippet_for_runconfig(path: str | Path) -> str:
     """``TrainingArguments(...)`` (and ``LoraConfig``) exactly as ``tuneproof train`` builds."""
+    from tuneproof.tasks import load_config
+
+    return _runconfig_python(load_config(path), str(path))
+
+
+def _runconfig_python(cfg: Any, source: str) -> str:
     import transformers
 
     from tuneproof.arguments import training_kwargs
-    from tuneproof.tasks import get_task, load_config
+    from tuneproof.tasks import get_task
 
-    cfg = load_config(path)  # the task is checked against the registry
     task = get_task(cfg.task)
     metric, greater = task.main_metric, task.greater_is_better
-    out_dir = Path("runs") / (cfg.name or Path(path).stem) / "checkpoints"
+    out_dir = Path("runs") / (cfg.name or Path(source).stem) / "checkpoints"
     kwargs = training_kwargs(cfg, out_dir, main_metric=metric, greater_is_better=greater)
     parts = [
-        f"# {path}: what `tuneproof train` passes to the Trainer "
+        f"# {source}: what `tuneproof train` passes to the Trainer "
         f"(transformers {transformers.__version__})",
         "from transformers import TrainingArguments",
         "",
@@ -1281,12 +1523,18 @@ def migrate_training_args(raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str
 
 def snippet_for_training_args(path: str | Path) -> str:
     """A tutorial-style kwargs file as transformers-5 ``TrainingArguments(...)``."""
+    raw, skipped = read_source(path)
+    return _training_args_python(raw, str(path), skipped)
+
+
+def _training_args_python(raw: dict[str, Any], source: str, skipped: tuple[str, ...] = ()) -> str:
     import transformers
 
-    kwargs, comments = migrate_training_args(read_mapping(path))
+    kwargs, comments = migrate_training_args(raw)
     dropped = [c for k, c in comments.items() if k not in kwargs]
+    dropped += [f"not a literal, left out (set it yourself): {name}" for name in skipped]
     parts = [
-        f"# {path} for transformers {transformers.__version__} (old names migrated)",
+        f"# {source} for transformers {transformers.__version__} (old names migrated)",
         *[f"# {c}" for c in dropped],
         "from transformers import TrainingArguments",
         "",
@@ -1302,3 +1550,140 @@ def snippet(path: str | Path) -> str:
     if is_runconfig(raw):
         return snippet_for_runconfig(path)
     return snippet_for_training_args(path)
+
+
+# TrainingArguments name -> tuneproof `training:` key (precision and checkpointing are special)
+TO_TUNEPROOF: dict[str, str] = {
+    "learning_rate": "learning_rate",
+    "num_train_epochs": "epochs",
+    "max_steps": "max_steps",
+    "per_device_train_batch_size": "batch_size",
+    "per_device_eval_batch_size": "eval_batch_size",
+    "gradient_accumulation_steps": "gradient_accumulation_steps",
+    "warmup_steps": "warmup",
+    "lr_scheduler_type": "lr_scheduler",
+    "weight_decay": "weight_decay",
+    "max_grad_norm": "max_grad_norm",
+    "eval_strategy": "eval_strategy",
+    "eval_steps": "eval_steps",
+    "save_strategy": "save_strategy",
+    "save_steps": "save_steps",
+    "save_total_limit": "save_total_limit",
+    "logging_steps": "logging_steps",
+    "metric_for_best_model": "metric_for_best_model",
+    "seed": "seed",
+    "activation_checkpointing": "gradient_checkpointing",
+}
+_SET_BY_TUNEPROOF = {
+    "output_dir": "`tuneproof train -o runs/NAME` sets it",
+    "load_best_model_at_end": "tuneproof turns it on when eval and save strategies match",
+    "greater_is_better": "tuneproof sets it from the task's main metric",
+    "report_to": "tuneproof tracks with MLflow (tracking:)",
+}
+
+
+def tuneproof_training(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """TrainingArguments kwargs (migrated to transformers-5 names) as a tuneproof ``training:``
+    section, checked by ``TrainingConfig``; plus a note for each key not carried over."""
+    from pydantic import ValidationError
+
+    from tuneproof.config import TrainingConfig
+
+    kwargs, _ = migrate_training_args(raw)
+    training: dict[str, Any] = {}
+    notes: list[str] = []
+    for key, value in kwargs.items():
+        value = _enum(value)
+        if key in ("bf16", "fp16"):
+            if value:
+                training["precision"] = key
+            continue
+        if key in TO_TUNEPROOF:
+            training[TO_TUNEPROOF[key]] = value
+        elif key in _SET_BY_TUNEPROOF:
+            notes.append(f"{key}: {_SET_BY_TUNEPROOF[key]}")
+        else:
+            notes.append(f"{key}: no tuneproof key; keep it in Python if you need it")
+    for _ in range(len(training) + 1):  # drop what TrainingConfig refuses, one key at a time
+        try:
+            TrainingConfig.model_validate(training)
+            break
+        except ValidationError as err:
+            e = err.errors()[0]
+            key = str(e["loc"][0]) if e["loc"] else ""
+            if key not in training:
+                break
+            notes.append(f"{key}: dropped ({e['msg']})")
+            training.pop(key)
+    return training, notes
+
+
+@dataclass(frozen=True)
+class Snippet:
+    style: str
+    python: str
+    yaml: str
+
+    def to_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+def snippet_text(text: str, source: str = "snippet", fmt: str = "auto") -> Snippet:
+    """Pasted config text as Python for the installed transformers and as tuneproof YAML.
+
+    A tuneproof config gives what ``tuneproof train`` passes (and the config normalised); a
+    ``TrainingArguments`` mapping or call gives the migrated call and a ``training:`` section."""
+    from tuneproof.tasks import parse_config
+
+    raw, skipped = parse_text(text, source, fmt)
+    raw = _unwrap(raw)
+    if is_runconfig(raw):
+        cfg = parse_config(raw, source)
+        return Snippet("runconfig", _runconfig_python(cfg, source), cfg.to_yaml())
+    training, notes = tuneproof_training(raw)
+    body = yaml.safe_dump({"training": training}, sort_keys=False, allow_unicode=True)
+    header = f"# {source} as a tuneproof config: the training section (add data, model, task)\n"
+    footer = "".join(f"# not carried over: {n}\n" for n in notes)
+    python = _training_args_python(raw, source, skipped)
+    return Snippet("training-args", python, header + body + footer)
+
+
+@dataclass(frozen=True)
+class StepCounts:
+    """Optimizer steps of a run, as the Trainer counts them (for the concepts page's calculator)."""
+
+    rows: int
+    batch_size: int
+    accumulation: int
+    devices: int
+    epochs: float
+    warmup: float
+    effective_batch: int
+    steps_per_epoch: int
+    total_steps: int
+    warmup_steps: int
+
+
+def step_counts(
+    rows: int,
+    batch_size: int,
+    accumulation: int = 1,
+    devices: int = 1,
+    epochs: float = 3.0,
+    warmup: float = 0.1,
+) -> StepCounts:
+    """Steps per epoch = ceil(rows / effective batch); total = ceil(epochs x that) (the
+    dataloader's last short batch is a step); warmup < 1 is a ratio, rounded up as transformers
+    does."""
+    for name, value in (("rows", rows), ("batch size", batch_size)):
+        if value < 1:
+            raise UserError(f"{name}: must be at least 1 (got {value})")
+    if accumulation < 1 or devices < 1 or epochs <= 0 or warmup < 0:
+        raise UserError("accumulation and devices must be >= 1, epochs > 0 and warmup >= 0")
+    effective = batch_size * accumulation * devices
+    per_epoch = math.ceil(rows / effective)
+    total = max(1, math.ceil(epochs * per_epoch))
+    warm = math.ceil(warmup * total) if warmup < 1 else int(warmup)
+    return StepCounts(
+        rows, batch_size, accumulation, devices, epochs, warmup, effective, per_epoch, total, warm
+    )

@@ -16,8 +16,10 @@ strategies run data-parallel (a whole model per GPU).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from tuneproof.errors import UserError, did_you_mean
@@ -285,17 +287,60 @@ class Costing:
     options: tuple[OptionCost, ...]
 
 
+@dataclass(frozen=True)
+class _Measured:
+    est: lora_calc.LoraEstimate
+    frz: lora_calc.FreezeEstimate
+    base: lora_calc.BaseAnalysis
+
+
+def _measure(inputs: PlanInputs) -> _Measured:
+    """The meta-device trace of the model (seconds), cached for built-in and shipped names, whose
+    config cannot change under a running app; a path is traced every time."""
+    key = (
+        inputs.model,
+        inputs.task,
+        inputs.num_labels,
+        inputs.batch,
+        inputs.seq,
+        inputs.precision,
+        inputs.rank,
+        inputs.alpha,
+        inputs.targets,
+    )
+    if Path(inputs.model).expanduser().exists():
+        return _trace(*key)
+    return _trace_cached(*key)
+
+
+def _trace(
+    model: str,
+    task: str,
+    num_labels: int,
+    batch: int,
+    seq: int,
+    precision: str,
+    rank: int,
+    alpha: int | None,
+    targets: tuple[str, ...] | str | None,
+) -> _Measured:
+    source = lora_calc.resolve_source(model)
+    recipe = lora_calc.model_recipe(source, task, num_labels)
+    base = lora_calc.analyze_base(source, recipe, batch=batch, seq=seq, precision=precision)
+    spec = lora_calc.LoraSpec(r=rank, alpha=alpha, targets=targets)
+    est = lora_calc.estimate_lora(base, spec, precision=precision, bits=16)
+    return _Measured(est, lora_calc.estimate_freeze(base, precision=precision), base)
+
+
+_trace_cached = functools.lru_cache(maxsize=16)(_trace)
+
+
 def cost_options(inputs: PlanInputs) -> Costing:
     """Every strategy, measured on the meta-device model and fitted to the GPU."""
     from tuneproof.plan.memory import freeze_memory
 
-    source = lora_calc.resolve_source(inputs.model)
-    recipe = lora_calc.model_recipe(source, inputs.task, inputs.num_labels)
-    base = lora_calc.analyze_base(
-        source, recipe, batch=inputs.batch, seq=inputs.seq, precision=inputs.precision
-    )
-    spec = lora_calc.LoraSpec(r=inputs.rank, alpha=inputs.alpha, targets=inputs.targets)
-    est = lora_calc.estimate_lora(base, spec, precision=inputs.precision, bits=16)
+    m = _measure(inputs)
+    base, est, spec = m.base, m.est, m.est.spec
     why = est.activation_error or base.activation_error
     if why is not None:  # fitting batch and checkpointing to the GPU needs the activations
         raise UserError(
@@ -303,7 +348,7 @@ def cost_options(inputs: PlanInputs) -> Costing:
             f"none: {why}; `tuneproof lora` still gives its parameter counts and weight, "
             "gradient and optimizer memory"
         )
-    frz = lora_calc.estimate_freeze(base, precision=inputs.precision)
+    frz = m.frz
     n = base.params.total
     full_trainable = n
     targets = ", ".join(est.target_modules)

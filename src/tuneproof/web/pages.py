@@ -38,7 +38,10 @@ def _not_found(err: UserError) -> HTTPException:
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request) -> Response:
-    return page(request, "home.html", runs=workspace.list_runs(_ws(request))[:5])
+    from tuneproof.web.learn_concepts import load_concepts
+
+    runs = workspace.list_runs(_ws(request))[:5]
+    return page(request, "home.html", runs=runs, learning_path=load_concepts().path)
 
 
 @router.get("/runs", response_class=HTMLResponse)
