@@ -34,7 +34,8 @@ def api_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # schemathesis calls the app as Starlette's TestClient does, with Host "testserver"
 HOSTS = ("testserver",)
 APP = create_app(Path("."), token=TOKEN, hosts=HOSTS)  # rebound to the fixture's workspace
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
+# /api/strategy traces a model per call (seconds each): tests/web/test_schema_learn_a.py
+schema = schemathesis.openapi.from_asgi("/openapi.json", APP).exclude(path="/api/strategy")
 
 
 def test_every_api_operation_is_in_the_schema() -> None:
@@ -42,7 +43,7 @@ def test_every_api_operation_is_in_the_schema() -> None:
     assert all(p.startswith("/api/") for p in paths)
     ops = {(m.upper(), p) for p, item in paths.items() for m in item}
     assert ("POST", "/api/runs") in ops and ("GET", "/api/compare") in ops
-    assert len(ops) == 10
+    assert len(ops) == 16  # 10 run operations, 6 of the learning modules (learn-a)
 
 
 @schema.parametrize()
@@ -54,7 +55,7 @@ def test_api(case: schemathesis.Case, with_token: bool, api_workspace: Path) -> 
     APP.state.settings = Settings(api_workspace, token=TOKEN, hosts=HOSTS)
     headers = {"Origin": "http://testserver", "X-Tuneproof-Token": TOKEN} if with_token else {}
     cookies = {"tuneproof_token": TOKEN} if with_token else {}
-    response = case.call(headers=headers, cookies=cookies)
+    response = case.call(headers=headers, cookies=cookies, timeout=60)  # cold imports
     # A config is YAML text checked by RunConfig, which no JSON schema can express, so a
     # schema-valid body may still be a 400 with the config error: not a positive-data failure.
     case.validate_response(response, excluded_checks=[positive_data_acceptance])

@@ -439,11 +439,16 @@ def main_fields() -> list[ArgHelp]:
     return [explain(n) for n in GUIDANCE if n in fields]
 
 
-def all_fields() -> list[ArgHelp]:
-    """Every field of the installed ``TrainingArguments``, most impact first, then by name."""
+@functools.lru_cache(maxsize=1)
+def _all_fields() -> tuple[ArgHelp, ...]:
     order = {"high": 0, "medium": 1, "low": 2}
     helps = [explain(n) for n in training_fields()]
-    return sorted(helps, key=lambda h: (order[h.impact], h.name))
+    return tuple(sorted(helps, key=lambda h: (order[h.impact], h.name)))
+
+
+def all_fields() -> list[ArgHelp]:
+    """Every field of the installed ``TrainingArguments``, most impact first, then by name."""
+    return list(_all_fields())
 
 
 # --- lint -------------------------------------------------------------------------------------

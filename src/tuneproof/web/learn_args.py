@@ -14,6 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from tuneproof.errors import UserError
+from tuneproof.web.api import REFUSED
+from tuneproof.web.learn_strategy import Int
 from tuneproof.web.render import page
 
 router = APIRouter()
@@ -21,13 +23,13 @@ router = APIRouter()
 Format = Literal["auto", "yaml", "json", "python"]
 Strategy = Literal["full", "freeze", "progressive", "lora", "qlora", "prune", "distill"]
 PROBLEM: dict[int | str, dict[str, Any]] = {
-    403: {"description": "no token or a foreign Origin"},
+    **REFUSED,
     422: {"description": "the text cannot be read (empty, too long, invalid YAML/Python)"},
 }
 
 
 class SnippetIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     # no max_length here: pydantic's 422 would echo the whole paste back; parse_text refuses
     # an empty or over-long text with a one-line message instead
@@ -38,8 +40,8 @@ class SnippetIn(BaseModel):
 
 class LintIn(SnippetIn):
     strategy: Strategy | None = Field(None, description="--strategy [default: the config's]")
-    train_rows: int | None = Field(None, ge=1, le=10**12, description="--train-rows")
-    gpus: int = Field(1, ge=1, le=4096, description="--gpus")
+    train_rows: Int | None = Field(None, ge=1, le=10**12, description="--train-rows")
+    gpus: Int = Field(1, ge=1, le=4096, description="--gpus")
 
 
 def _explain(name: str) -> dict[str, Any]:

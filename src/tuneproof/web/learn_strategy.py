@@ -6,13 +6,14 @@ starter config."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from tuneproof.errors import UserError
+from tuneproof.web.api import REFUSED
 from tuneproof.web.render import page
 
 MODELS = ("minilm-l6", "bert-base-uncased", "roberta-large", "smollm2", "llama-2-7b", "mistral-7b")
@@ -20,22 +21,32 @@ MODELS = ("minilm-l6", "bert-base-uncased", "roberta-large", "smollm2", "llama-2
 router = APIRouter()
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema's ``integer`` includes ``3.0``; strict pydantic would refuse it."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Int = Annotated[int, BeforeValidator(_integral)]
+
+
 class StrategyIn(BaseModel):
     """The questions of the tree (``tuneproof plan`` options of the same names)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # JSON types as the schema says
 
     model: Literal[MODELS] = Field("bert-base-uncased", description="--model")  # type: ignore[valid-type]
-    train_rows: int = Field(20_000, ge=1, le=1_000_000_000, description="--train-rows")
+    train_rows: Int = Field(20_000, ge=1, le=1_000_000_000, description="--train-rows")
     gpu_memory_gib: float = Field(24.0, gt=0, le=4096, description="--gpu-memory, in GiB")
-    gpus: int = Field(1, ge=1, le=1024, description="--gpus")
+    gpus: Int = Field(1, ge=1, le=1024, description="--gpus")
     deploy: Literal["server", "edge", "many-adapters"] = Field("server", description="--deploy")
     time_budget_hours: float | None = Field(None, gt=0, le=100_000, description="--time-budget")
     shift: Literal["low", "medium", "high"] = Field(
         "medium", description="--shift: how far the task is from pre-training"
     )
     changes_often: bool = Field(False, description="--changes-often")
-    seq: Literal[128, 256, 512] = Field(256, description="--seq: max length in tokens")
+    seq: Annotated[Literal[128, 256, 512], BeforeValidator(_integral)] = Field(
+        256, description="--seq: max length in tokens"
+    )
     epochs: float = Field(3.0, gt=0, le=100, description="--epochs")
 
     def cli(self) -> list[str]:
@@ -80,7 +91,10 @@ def strategy_result(body: StrategyIn) -> dict[str, Any]:
     "/api/strategy",
     response_model=dict[str, Any],
     tags=["learn"],
-    responses={403: {"description": "no token or a foreign Origin"}, 422: {}},
+    responses={
+        **REFUSED,
+        422: {"description": "inputs out of range, or a model that cannot be traced"},
+    },
 )
 def api_strategy(body: StrategyIn) -> dict[str, Any]:
     try:
@@ -89,9 +103,34 @@ def api_strategy(body: StrategyIn) -> dict[str, Any]:
         raise HTTPException(422, str(err)) from None
 
 
+_INTS = ("train_rows", "gpus", "seq")
+_FLOATS = ("gpu_memory_gib", "time_budget_hours", "epochs")
+
+
+def from_query(params: dict[str, str]) -> dict[str, Any]:
+    """The form's query string with the JSON types :class:`StrategyIn` checks strictly (a value
+    that is no number stays text, so the model names the field)."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if value == "":
+            continue
+        if key == "changes_often":
+            out[key] = value.lower() in ("true", "on", "1", "yes")
+            continue
+        out[key] = value
+        try:
+            if key in _INTS:
+                out[key] = int(value)
+            elif key in _FLOATS:
+                out[key] = float(value)
+        except ValueError:
+            pass
+    return out
+
+
 @router.get("/strategy", response_class=HTMLResponse, include_in_schema=False)
 def strategy_page(request: Request) -> Response:
-    given = {k: v for k, v in request.query_params.items() if v != ""}
+    given = from_query(dict(request.query_params))
     ctx: dict[str, Any] = {"models": MODELS, "result": None, "error": None}
     status = 200
     try:
