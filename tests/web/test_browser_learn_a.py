@@ -79,9 +79,11 @@ def _only_our_scripts(pg) -> None:  # type: ignore[no-untyped-def]
     assert srcs == SCRIPTS
 
 
-def _shot(pg, name: str) -> None:  # type: ignore[no-untyped-def]
+def _shot(pg, name: str, height: int | None = None) -> None:  # type: ignore[no-untyped-def]
+    """A full-page screenshot, cut at ``height`` pixels for a long page."""
     IMG.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(IMG / name), full_page=True)
+    clip = {"x": 0, "y": 0, "width": 1200, "height": height} if height else None
+    pg.screenshot(path=str(IMG / name), full_page=True, clip=clip)
 
 
 def test_explorer_shows_the_replacement_of_a_removed_name(page, app_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -131,7 +133,7 @@ def test_quiz_and_concepts_progress_persist(page, app_url: str) -> None:  # type
     page.fill("#steps-accumulation", "2")
     expect(page.locator("#steps-per-epoch")).to_have_text("313")
     _only_our_scripts(page)
-    _shot(page, "concepts.png")
+    _shot(page, "concepts.png", height=1500)
 
     page.goto(app_url + "/")  # the home page's learning path, with the same store
     assert page.locator("#learning-path ol li").count() == 6
