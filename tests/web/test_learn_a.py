@@ -223,3 +223,18 @@ def test_concepts_file_is_checked(tmp_path: Path) -> None:
     bad.write_text(yaml.safe_dump(raw), encoding="utf-8")
     with pytest.raises(ValidationError, match="answer 7"):
         load_concepts.__wrapped__(bad)
+
+
+def test_strategy_adr_and_config_are_what_the_cli_writes(
+    client: TestClient, tmp_path: Path
+) -> None:
+    body = {"model": "bert-base-uncased", "train_rows": 8000, "shift": "low"}
+    api = client.post("/api/strategy", json=body, headers=GUARD).json()
+    assert api["tree"]["recommendation"] == "freeze"
+    args = [a for a in api["command"][1:] if a != "--json"]
+    out, cfg = tmp_path / "run", tmp_path / "starter.yaml"
+    result = CliRunner().invoke(cli, [*args, "-o", str(out), "--emit-config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    assert (out / "plan.md").read_text(encoding="utf-8") == api["adr"]
+    assert cfg.read_text(encoding="utf-8") == api["config"]
+    assert "kind: freeze" in api["config"]
