@@ -183,3 +183,16 @@ def test_step_counts_match_a_dataloader(rows: int, batch: int, acc: int, epochs:
     assert c.warmup_steps == math.ceil(0.1 * c.total_steps)
     with pytest.raises(UserError, match="rows"):
         A.step_counts(0, 8)
+
+
+def test_nothing_fits_is_said_with_the_numbers() -> None:
+    plan = make_plan(PlanInputs(model="mistral-7b", train_rows=20_000, gpu_memory_bytes=gib(4)))
+    w = walk(plan)
+    assert w.recommendation == "none" and plan.rule == "nothing-fits"
+    assert next(s for s in w.steps if s.question.startswith("What fits")).outcome == "none"
+    whys = {r.kind: r.why for r in w.rejected}
+    assert all(
+        whys[k].startswith("needs ") for k in ("full", "freeze", "progressive", "lora", "qlora")
+    )
+    assert "hosted model" in whys["prompting"]
+    assert starter_config(w) is None

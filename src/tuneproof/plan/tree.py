@@ -270,6 +270,11 @@ def _rejected(plan: Plan, chosen: str, shift: str, changes_often: bool) -> list[
         cost = None if kind == "prompting" else plan.option({"progressive": "full"}.get(kind, kind))
         if cost is not None and not cost.fits:
             why = f"needs {format_bytes(cost.peak_bytes)} per GPU, more than the {usable} usable"
+        elif kind == "prompting" and chosen == "none":
+            why = (
+                "the fallback when no larger GPU is at hand: prompt a hosted model, paying per "
+                "request instead of training"
+            )
         elif kind == "prompting":
             why = (
                 f"{i.train_rows:,} labelled rows and a task that is stable: a fine-tuned model "
