@@ -47,6 +47,8 @@ PROGRESS = "progress.json"
 NOTES = "notes.json"
 HUMANEVAL = "humaneval.json"
 HUMANEVAL_KEY = "humaneval_key.json"
+SLICES_FOUND = "slices_found.json"
+BASELINES = "baselines.json"
 
 PRODUCERS: dict[str, str] = {
     CONFIG: "tuneproof train CONFIG -o RUN",
@@ -66,6 +68,8 @@ PRODUCERS: dict[str, str] = {
     NOTES: "the PR evidence builder of `tuneproof ui`",
     HUMANEVAL: "tuneproof humaneval import RUN RUN/humaneval/ratings/*.csv",
     HUMANEVAL_KEY: "tuneproof humaneval export RUN",
+    SLICES_FOUND: "tuneproof slices find RUN",
+    BASELINES: "tuneproof baseline RUN",
 }
 
 
@@ -716,6 +720,117 @@ class HumanEval(RunFile):
     seed: int = 0
     n_resamples: int = 0
     confidence: float = 0.95
+
+
+# --- slices_found.json -------------------------------------------------------------------------
+
+
+class FoundSlice(_Record):
+    """One tested slice of the slice finder (``tuneproof.evaluate.slicefinder``).
+
+    ``metric`` is the main metric on the slice (in ``diff`` mode: B − A on the slice), ``rest``
+    the same on every other row, ``gap`` = metric − rest. ``p`` is the one-sided test that the
+    slice is worse (the file's ``test`` says which), ``q`` its Benjamini–Hochberg adjusted value
+    over all tested slices; ``significant`` when ``q`` ≤ the file's ``fdr``. ``redundant_of``
+    names a significant parent slice this conjunction is no worse than (beyond the parent's
+    interval); ``aliases`` are other candidates holding exactly the same rows.
+    """
+
+    key: str
+    conditions: list[str]
+    support: int
+    metric: float | None = None
+    metric_ci: tuple[float, float] | None = None
+    rest: float | None = None
+    gap: float | None = None
+    p: float | None = None
+    q: float | None = None
+    significant: bool = False
+    redundant_of: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+
+
+class SlicesFound(RunFile):
+    """``slices_found.json``: the weakest slices of a run (or where run B is worse than run A),
+    each with support, metric, bootstrap interval, gap to the rest and FDR-controlled p-value.
+    Ranked: significant non-redundant slices first (by ``q``, then ``gap``)."""
+
+    FILE: ClassVar[str] = SLICES_FOUND
+
+    mode: Literal["run", "diff"] = "run"
+    run: str | None = None
+    against: str | None = None  # diff: run A, the reference B is compared with
+    metric: str
+    test: str
+    min_support: int
+    depth: int
+    fdr: float
+    seed: int | None = None
+    n_resamples: int | None = None
+    n_rows: int
+    overall: float | None = None
+    overall_ci: tuple[float, float] | None = None
+    dimensions: list[str] = Field(default_factory=list)
+    n_candidates: int = 0  # slices with enough support (before removing identical row sets)
+    n_tested: int = 0
+    n_significant: int = 0
+    note: str | None = None
+    slices: list[FoundSlice] = Field(default_factory=list)
+
+    @property
+    def found(self) -> list[FoundSlice]:
+        """Significant slices that are not redundant with a significant parent, ranked."""
+        return [s for s in self.slices if s.significant and s.redundant_of is None]
+
+
+# --- baselines.json ----------------------------------------------------------------------------
+
+
+class BaselineResult(_Record):
+    """One cheap baseline scored on the run's own test rows, paired with the fine-tuned model.
+
+    ``delta`` = fine-tuned − baseline on the main metric, with a paired bootstrap interval (the
+    same resampled rows under both); ``mcnemar_p`` the exact McNemar test on the same rows.
+    """
+
+    name: str
+    description: str = ""
+    metrics: MetricBlock
+    main: float | None = None
+    main_ci: tuple[float, float] | None = None
+    delta: float | None = None
+    delta_ci: tuple[float, float] | None = None
+    mcnemar_p: float | None = None
+    verdict: Literal["fine-tuned better", "baseline better", "no evidence"] = "no evidence"
+    note: str | None = None
+
+
+class Baselines(RunFile):
+    """``baselines.json``: "was fine-tuning worth it?" — majority, TF-IDF + LR, frozen encoder +
+    LR and zero-shot baselines on the same rows as the run's headline."""
+
+    FILE: ClassVar[str] = BASELINES
+
+    task: str
+    main_metric: str
+    split: str
+    n: int
+    train_rows: int | None = None
+    seed: int | None = None
+    n_resamples: int | None = None
+    finetuned: float | None = None
+    finetuned_ci: tuple[float, float] | None = None
+    best: str | None = None  # the baseline with the highest main metric
+    encoder: str | None = None  # the frozen encoder of embed-lr / zero-shot
+    baselines: list[BaselineResult] = Field(default_factory=list)
+    note: str | None = None
+
+    def get(self, name: str) -> BaselineResult | None:
+        return next((b for b in self.baselines if b.name == name), None)
+
+    @property
+    def best_result(self) -> BaselineResult | None:
+        return self.get(self.best) if self.best else None
 
 
 # --- reading and writing -----------------------------------------------------------------------
