@@ -162,6 +162,16 @@ def print_summary(result: object) -> None:
     console.print(table)
     for line in headline_lines(m):
         console.print(line, highlight=False)
+    for warning in summary_warnings(result.output_dir):
+        console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
+
+
+def summary_warnings(run_dir: Path) -> list[str]:
+    """Degenerate-model warnings of a finished run (one class predicted, a class with F1 0, not
+    above the majority class, overfitting), as the summary prints them."""
+    from tuneproof.evaluate.degenerate import run_warnings
+
+    return [str(w) for w in run_warnings(run_dir)]
 
 
 def predict(

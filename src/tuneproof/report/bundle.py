@@ -46,6 +46,8 @@ class RunEvidence:
     has_model: bool
     plan: rundir.PlanRecommendation | None = None
     missing: tuple[MissingFile, ...] = field(default_factory=tuple)
+    slices_found: rundir.SlicesFound | None = None  # `tuneproof slices find`, when it was run
+    baselines: rundir.Baselines | None = None  # `tuneproof baseline`, when it was run
 
     def is_missing(self, name: str) -> bool:
         return any(m.name == name for m in self.missing)
@@ -132,6 +134,8 @@ def load_evidence(run_dir: str | Path) -> RunEvidence:
         has_model=has_model,
         plan=plan,
         missing=tuple(missing),
+        slices_found=rundir.read_optional(run_dir, rundir.SlicesFound),
+        baselines=rundir.read_optional(run_dir, rundir.Baselines),
     )
 
 

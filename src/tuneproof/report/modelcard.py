@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tuneproof import io
+from tuneproof.evaluate.degenerate import degenerate_warnings
 from tuneproof.report.bundle import RunEvidence
 from tuneproof.report.limitations import Limitation, training_languages
 from tuneproof.report.render import render
@@ -163,6 +164,10 @@ def render_model_card(
             (name, r, ", ".join(k.partition("=")[2] for k in r.slices if k.startswith("language=")))
             for name, r in ev.ood.items()
         ],
+        warnings=[
+            str(w) for w in degenerate_warnings(ev.metrics, ev.predictions, ev.baselines)
+        ],
+        baselines=ev.baselines,
     )
     text = f"---\n{front}\n---\n\n{body.lstrip()}"
     card = ModelCard(text)  # raises on front matter the Hub could not parse

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneproof import rundir
+from tuneproof.evaluate.degenerate import degenerate_warnings
 from tuneproof.io import flatten
 from tuneproof.report.baseline import BaselineComparison
 from tuneproof.report.bundle import RunEvidence, curve, slice_keys
@@ -69,6 +70,8 @@ class Summary:
     delta: float | None
     verdict: str | None
     ood: tuple[OodLine, ...] = ()
+    #: degenerate-model warnings (tuneproof.evaluate.degenerate), shown first in the headline
+    warnings: tuple[str, ...] = ()
 
 
 def ood_lines(ev: RunEvidence) -> tuple[OodLine, ...]:
@@ -105,7 +108,13 @@ def summary(ev: RunEvidence, comparison: BaselineComparison | None) -> Summary:
         delta=overall.delta if overall else None,
         verdict=overall.verdict if overall else None,
         ood=ood_lines(ev),
+        warnings=warnings(ev),
     )
+
+
+def warnings(ev: RunEvidence) -> tuple[str, ...]:
+    """The degenerate-model warnings of the run's files (one model predicting one class, ...)."""
+    return tuple(str(w) for w in degenerate_warnings(ev.metrics, ev.predictions, ev.baselines))
 
 
 def _source_name(d: DataRef) -> str:
