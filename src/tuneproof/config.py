@@ -328,6 +328,11 @@ class RunConfig(_Section):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    baselines: list[Literal["majority", "tfidf-lr", "embed-lr", "zero-shot"]] = Field(
+        default_factory=list,
+        description="cheap baselines scored on the test rows after training "
+        "(tuneproof.evaluate.baselines; also `tuneproof baseline RUN`)",
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -112,7 +112,11 @@ def test_mcnemar_one_sided_matches_binomtest() -> None:
 
 def test_candidates_include_text_properties_and_user_columns() -> None:
     rows = [
-        {"text": "Call Paris at 5 🙂", "slices": {"domain": "x"}, "token_stats": {"n": 9, "unk": 1}},
+        {
+            "text": "Call Paris at 5 🙂",
+            "slices": {"domain": "x"},
+            "token_stats": {"n": 9, "unk": 1},
+        },
         {"text": "nothing here", "slices": {"domain": "y"}, "token_stats": {"n": 3, "unk": 0}},
     ]
     dims = candidate_dimensions(rows, max_length=8)

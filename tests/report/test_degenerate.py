@@ -84,7 +84,10 @@ def test_overfitting_gap_is_flagged_and_a_healthy_run_is_not() -> None:
 def test_below_majority_uses_the_baselines_file_when_present() -> None:
     golds = ["a", "a", "a", "b"]
     preds = ["a", "b", "a", "b"]  # accuracy 0.75 = the evaluated rows' majority share
-    got = [{"id": str(i), "gold": g, "pred": p} for i, (g, p) in enumerate(zip(golds, preds))]
+    got = [
+        {"id": str(i), "gold": g, "pred": p}
+        for i, (g, p) in enumerate(zip(golds, preds, strict=True))
+    ]
     m = _metrics([], accuracy=0.75)
     assert [w.kind for w in degenerate_warnings(m, got)] == ["below_majority"]
     bl = rundir.Baselines.model_validate(

@@ -23,6 +23,7 @@ from tuneproof.cli import (
     plan,
     report,
     run,
+    slices,
     tokens,
     ui,
 )
@@ -42,7 +43,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (run, check, plan, evaluate, tokens, report, export, compete, humaneval, ui):
+for module in (run, check, plan, evaluate, slices, tokens, report, export, compete, humaneval, ui):
     module.register(app)
 
 

@@ -180,6 +180,14 @@ def compare(
     ] = 0.95,
     resamples: Annotated[int, typer.Option(min=100, help="bootstrap resamples")] = 1000,
     seed: Annotated[int, typer.Option(help="bootstrap seed")] = 0,
+    find_slices: Annotated[
+        bool,
+        typer.Option(
+            "--find-slices",
+            help="also run the slice finder on the difference: where each run is worse than "
+            "the baseline (conjunctions, Benjamini–Hochberg; see `tuneproof slices diff`)",
+        ),
+    ] = False,
 ) -> None:
     """Compare runs against a baseline per slice: paired bootstrap delta and a verdict each.
 
@@ -188,7 +196,8 @@ def compare(
     (same ids and texts); the config diff against the baseline is shown.
     Examples: `tuneproof compare runs/full runs/lora --fail-on-regression`,
     `tuneproof compare runs/full runs/lora runs/qlora runs/freeze`,
-    `tuneproof compare runs/lora runs/qlora --baseline runs/full`
+    `tuneproof compare runs/lora runs/qlora --baseline runs/full`,
+    `tuneproof compare runs/full runs/lora --find-slices`
     """
     from tuneproof.errors import UserError
     from tuneproof.evaluate.compare import compare_runs
@@ -216,6 +225,12 @@ def compare(
         print_comparison(results[0])
     else:
         print_comparisons(results)
+    if find_slices and not as_json:
+        from tuneproof.cli.slices import print_found
+        from tuneproof.evaluate.slicefinder import find_run_regressions
+
+        for r in others:
+            print_found(find_run_regressions(base, r, seed=seed, n_resamples=resamples))
     if fail_on_regression and any(c.regressions for c in results):
         raise typer.Exit(1)
 

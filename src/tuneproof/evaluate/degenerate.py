@@ -103,9 +103,7 @@ def degenerate_warnings(
 ) -> list[DegenerateWarning]:
     """The warnings of the module docstring, in a fixed order (empty: nothing degenerate)."""
     out: list[DegenerateWarning] = []
-    inside = [
-        r for r in (_as_dict(x) for x in rows or ()) if r.get("in_distribution") is not False
-    ]
+    inside = [r for r in (_as_dict(x) for x in rows or ()) if r.get("in_distribution") is not False]
     labelled = [r for r in inside if _label(r.get("gold")) and _label(r.get("pred"))]
     if labelled and len(labelled) == len(inside):
         golds = [r["gold"] for r in labelled]

@@ -50,6 +50,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -84,9 +85,7 @@ LIMIT = 50  # slices of the ranking that get a bootstrap interval (besides the s
 MAX_CANDIDATES = 20_000  # bounds the cost of deep conjunctions on many dimensions
 FERTILITY_EDGES: tuple[float, ...] = (1.25, 1.5, 2.0, 3.0)  # tokens per word
 _DIGIT = re.compile(r"\d")
-_EMOJI = re.compile(
-    "[\U0001f300-\U0001faff\U0001f000-\U0001f2ff\u2600-\u27bf\u2b00-\u2bff\ufe0f]"
-)
+_EMOJI = re.compile("[\U0001f300-\U0001faff\U0001f000-\U0001f2ff\u2600-\u27bf\u2b00-\u2bff\ufe0f]")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENTENCE_END = re.compile(r"[.!?。！？]\s*$")
 #: Dimensions computed here from the rows (beside the stored ``slices`` tags).
@@ -101,9 +100,9 @@ def has_entity(text: str) -> bool:
     """A capitalised word that is not the first of its sentence (and not "I"): a cheap,
     language-independent cue for names (Latin, Cyrillic, Greek scripts; none elsewhere)."""
     words = list(_WORD.finditer(text))
-    for prev, word in zip(words, words[1:], strict=False):
+    for prev, word in pairwise(words):
         w = word.group()
-        if not w[0].isupper() or w == "I" or w.isupper() and len(w) == 1:
+        if not w[0].isupper() or len(w) == 1:
             continue
         between = text[prev.end() : word.start()]
         if _SENTENCE_END.search(between) or "\n" in between:
@@ -116,7 +115,7 @@ def fertility_bin(fertility: float, edges: Sequence[float] = FERTILITY_EDGES) ->
     """``"1.25-1.5"`` for 1.25 ≤ f < 1.5 tokens per word; ``"<1.25"``, ``"3.0+"`` at the ends."""
     if fertility < edges[0]:
         return f"<{edges[0]}"
-    for low, high in zip(edges, edges[1:], strict=False):
+    for low, high in pairwise(edges):
         if fertility < high:
             return f"{low}-{high}"
     return f"{edges[-1]}+"
@@ -342,9 +341,7 @@ def _rank(
     sig = [s for s in scored if s.q is not None and s.q <= fdr]
     other = [s for s in scored if not (s.q is not None and s.q <= fdr)]
     sig.sort(key=lambda s: (s.q, gap_key(s), len(s.cand.conditions)))
-    other.sort(
-        key=lambda s: (s.p if s.p is not None else 2.0, gap_key(s), len(s.cand.conditions))
-    )
+    other.sort(key=lambda s: (s.p if s.p is not None else 2.0, gap_key(s), len(s.cand.conditions)))
     return sig, other
 
 
@@ -438,9 +435,7 @@ def find_slices(
     """The weakest slices of one run's prediction rows (see the module docstring)."""
     rm = analyse(rows, fn)
     dims = candidate_dimensions(rows, max_length=max_length)
-    cands, aliases, total, capped = enumerate_slices(
-        dims, min_support=min_support, depth=depth
-    )
+    cands, aliases, total, capped = enumerate_slices(dims, min_support=min_support, depth=depth)
     n = len(rows)
     all_pos = np.arange(n)
     overall = point_metric(rm, main_metric, all_pos) if n else float("nan")

@@ -164,9 +164,7 @@ def render_model_card(
             (name, r, ", ".join(k.partition("=")[2] for k in r.slices if k.startswith("language=")))
             for name, r in ev.ood.items()
         ],
-        warnings=[
-            str(w) for w in degenerate_warnings(ev.metrics, ev.predictions, ev.baselines)
-        ],
+        warnings=[str(w) for w in degenerate_warnings(ev.metrics, ev.predictions, ev.baselines)],
         baselines=ev.baselines,
     )
     text = f"---\n{front}\n---\n\n{body.lstrip()}"
