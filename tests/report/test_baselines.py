@@ -24,9 +24,7 @@ def _test_rows(run: Path) -> list[dict]:
     return [r for r in rows(run) if r.get("in_distribution") is not False]
 
 
-def test_baselines_are_paired_with_the_finetuned_model(
-    run_dir: Path, eval_bert_dir: Path
-) -> None:
+def test_baselines_are_paired_with_the_finetuned_model(run_dir: Path, eval_bert_dir: Path) -> None:
     rec = run_baselines(run_dir, encoder=str(eval_bert_dir), n_resamples=300)
     assert [b.name for b in rec.baselines] == ["majority", "tfidf-lr", "embed-lr", "zero-shot"]
     test = _test_rows(run_dir)

@@ -162,6 +162,11 @@ def print_summary(result: object) -> None:
     console.print(table)
     for line in headline_lines(m):
         console.print(line, highlight=False)
+    from tuneproof.evaluate.baselines import read_verdict
+
+    verdict = read_verdict(result.output_dir)
+    if verdict is not None:
+        console.print(verdict.sentence, highlight=False)
     for warning in summary_warnings(result.output_dir):
         console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
 

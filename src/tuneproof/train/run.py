@@ -399,6 +399,10 @@ def run(
             result.tracking_uri, result.tracking_run_id = tracked.uri, tracked.run_id
             _finish_tracking(tracked, work, metrics)
     publish(work, output_dir)
+    if config.baselines:  # "was fine-tuning worth it?" on the same test rows (baselines.json)
+        from tuneproof.evaluate.baselines import run_baselines
+
+        run_baselines(output_dir, config.baselines)
     return result
 
 

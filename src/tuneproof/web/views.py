@@ -122,6 +122,9 @@ class RunPage:
     report_url: str | None = None
     log: str = ""
     errors: list[str] = field(default_factory=list)
+    slices_found: rundir.SlicesFound | None = None  # `tuneproof slices find`
+    baselines: rundir.Baselines | None = None  # `tuneproof baseline`
+    warnings: list[str] = field(default_factory=list)  # degenerate-model warnings
 
 
 def _show(value: Any) -> str:
@@ -146,6 +149,8 @@ def run_page(ws: Path, name: str) -> RunPage:
         ("metrics", rundir.Metrics),
         ("manifest", rundir.Manifest),
         ("checks", rundir.Checks),
+        ("slices_found", rundir.SlicesFound),
+        ("baselines", rundir.Baselines),
     ):
         try:
             setattr(page, attr, rundir.read_optional(run_dir, model))
@@ -156,10 +161,17 @@ def run_page(ws: Path, name: str) -> RunPage:
     page.charts = run_charts(page.metrics)
     if (run_dir / rundir.PREDICTIONS).is_file():
         try:
-            wrong = [r for r in rundir.read_predictions(run_dir) if not r.correct]
+            predictions = rundir.read_predictions(run_dir)
         except UserError as err:
             page.errors.append(str(err))
-            wrong = []
+            predictions = []
+        wrong = [r for r in predictions if not r.correct]
+        if page.metrics is not None and predictions:
+            from tuneproof.evaluate.degenerate import degenerate_warnings
+
+            page.warnings = [
+                str(w) for w in degenerate_warnings(page.metrics, predictions, page.baselines)
+            ]
         page.n_wrong = len(wrong)
         page.failures = [
             FailureRow(r.source, r.id, r.display_text, _show(r.gold), _show(r.pred))
