@@ -122,8 +122,11 @@ def predict_tfidf(data: BaselineData, seed: int = 0) -> list[str]:
 
 
 def _embed(texts: list[str], encoder: str) -> np.ndarray:
+    import transformers
+
     from tuneproof.checks.label_issue import embed
 
+    transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar per call
     prefix = "query: " if "e5" in encoder else ""  # e5 expects its prefix on both sides
     return embed([prefix + t for t in texts], encoder)
 
