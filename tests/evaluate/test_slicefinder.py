@@ -162,3 +162,39 @@ def test_diff_mode_finds_where_b_is_worse() -> None:
     # identical runs: nothing
     same = find_regressions(rows_a, rows_a, FN, "accuracy", n_resamples=100, limit=0).record
     assert same.n_significant == 0
+
+
+def test_compare_find_slices_and_slices_diff_cli(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two run directories with the same rows (no model): the CLI names the slice where the
+    second run broke, under `compare --find-slices` and `slices diff`."""
+    from typer.testing import CliRunner
+
+    from tuneproof.cli import app
+    from tuneproof.config import parse_config
+
+    rows_a = synthetic_rows(600, seed=7, digit_acc=None, base=0.85)
+    rows_b = [
+        {**r, "pred": "neg" if r["gold"] == "pos" else "pos"}
+        if any(c.isdigit() for c in r["text"]) and r["pred"] == r["gold"] and i % 3 == 0
+        else r
+        for i, r in enumerate(rows_a)
+    ]
+    runs = {}
+    for name, rows in (("base", rows_a), ("new", rows_b)):
+        run = tmp_path / name
+        run.mkdir()
+        rundir.write_config(run, parse_config({"name": name, "data": {"builtin": "polarity-en"}}))
+        rundir.write_predictions(run, rows)
+        runs[name] = str(run)
+    runner = CliRunner()
+    out = runner.invoke(
+        app, ["compare", runs["base"], runs["new"], "--find-slices", "--resamples", "200"]
+    )
+    assert out.exit_code == 0, out.output
+    assert f"where {runs['new']} is worse than {runs['base']}" in out.output.replace("\n", "")
+    assert "significant after Benjamini" in out.output.replace("\n", " ")
+    assert "no slice is significantly weaker" not in out.output
+    out = runner.invoke(app, ["slices", "diff", runs["base"], runs["new"], "--json"])
+    assert out.exit_code == 0, out.output
+    rec = rundir.SlicesFound.model_validate_json(out.output)
+    assert rec.mode == "diff" and rec.found[0].key == "digits=yes"
