@@ -186,6 +186,21 @@ class DataConfig(_Section):
     max_new_tokens: int = Field(
         64, gt=0, le=4096, description="summarization/SFT: tokens generated per example in eval"
     )
+    mlm_probability: float = Field(
+        0.15,
+        gt=0,
+        lt=1,
+        description="language-modeling (encoders): share of tokens masked for masked-LM training "
+        "and perplexity",
+    )
+    packing: bool = Field(
+        True,
+        description="language-modeling: pack the training texts into full blocks of max_length "
+        "tokens (evaluation always scores each text on its own)",
+    )
+    prompt_column: str = Field("prompt", description="preference: the prompt")
+    chosen_column: str = Field("chosen", description="preference: the preferred answer")
+    rejected_column: str = Field("rejected", description="preference: the dispreferred answer")
 
     @field_validator("prompt_template")
     @classmethod
@@ -209,6 +224,11 @@ class ModelConfig(_Section):
     revision: str | None = None
     trust_remote_code: bool = Field(
         False, description="run code shipped with the model; off unless you have read it"
+    )
+    reference: str | None = Field(
+        None,
+        description="preference: the DPO reference model (built-in, hub name or folder); "
+        "default: the base model (the adapter disabled under LoRA, a frozen copy otherwise)",
     )
 
 
@@ -285,6 +305,13 @@ class TrainingConfig(_Section):
     seed: int = 42
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     gradient_checkpointing: bool = False
+    beta: float = Field(
+        0.1, gt=0, description="preference: DPO beta (how far the policy may move from the reference)"
+    )
+    loss_type: list[str] = Field(
+        default_factory=lambda: ["sigmoid"],
+        description="preference: trl DPOConfig.loss_type (sigmoid = DPO, ipo, hinge, robust, ...)",
+    )
 
     @model_validator(mode="after")
     def _steps_given(self) -> TrainingConfig:
@@ -339,7 +366,8 @@ class RunConfig(_Section):
     def _lora_for_generation(cls, raw: Any) -> Any:
         """Summarization/SFT fine-tunes a causal LM: LoRA on every linear layer unless the config
         says otherwise (full fine-tuning of a whole LM is rarely what a first run wants)."""
-        if isinstance(raw, dict) and raw.get("task") == "summarization" and "strategy" not in raw:
+        lora_tasks = ("summarization", "preference")
+        if isinstance(raw, dict) and raw.get("task") in lora_tasks and "strategy" not in raw:
             return {**raw, "strategy": {"kind": "lora", "lora": {"target_modules": "all-linear"}}}
         return raw
 

@@ -186,6 +186,52 @@ def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
     return path
 
 
+def _reviews(lang: str) -> Callable[[Path], dict[str, Path]]:
+    """Raw review texts for language modeling: rows ``{id, text, lang}``, seeded 80/10/10 split
+    (the labels are left out: the task learns the text itself)."""
+
+    def build(folder: Path) -> dict[str, Path]:
+        rows: list[dict[str, object]] = [
+            {"id": r["id"], "text": r["text"], "lang": r["lang"]} for r in polarity_rows(lang)
+        ]
+        parts = zip(("train", "validation", "test"), shuffled_split(rows, (0.1, 0.1), seed=13))
+        return {s: _write_csv(folder / f"{s}.csv", p) for s, p in parts}  # type: ignore[arg-type]
+
+    return build
+
+
+PREFERENCE_PROMPT = (
+    "What is the sentiment of this movie review? Answer with one word, positive or negative.\n\n"
+    "Review: {text}"
+)
+PREFERENCE_TOY_SIZES = {"train": 400, "validation": 100, "test": 200}
+
+
+def preference_toy_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """A TOY preference set: the prompt asks for the review's sentiment, ``chosen`` is the right
+    label, ``rejected`` the wrong one (rows ``{id, prompt, chosen, rejected, label}``)."""
+    other = {"positive": "negative", "negative": "positive"}
+    return [
+        {
+            "id": r["id"],
+            "prompt": PREFERENCE_PROMPT.format(text=r["text"]),
+            "chosen": r["label"],
+            "rejected": other[r["label"]],
+            "label": r["label"],
+        }
+        for r in rows
+    ]
+
+
+def _preference_toy(folder: Path) -> dict[str, Path]:
+    train, val, test = stratified_split(polarity_rows("en"), (0.1, 0.1), seed=13)
+    out = {}
+    for split, part in (("train", train), ("validation", val), ("test", test)):
+        rows = preference_toy_rows(part[: PREFERENCE_TOY_SIZES[split]])
+        out[split] = _write_csv(folder / f"{split}.csv", rows)
+    return out
+
+
 def _pos(key: str) -> Callable[[Path], dict[str, Path]]:
     def build(folder: Path) -> dict[str, Path]:
         train, val, test = shuffled_split(tagged_rows(key), (0.1, 0.1), seed=13)
@@ -240,6 +286,22 @@ BUILTIN_DATASETS: dict[str, BuiltinDataset] = {
         ),
         BuiltinDataset(
             "polarity-de", "German Amazon book reviews, 200 rows (test only)", _polarity_other("de")
+        ),
+        *(
+            BuiltinDataset(
+                f"reviews-{lang}",
+                f"{name} review texts for language modeling (rows {{id, text, lang}}, no labels), "
+                "seeded 80/10/10 split",
+                _reviews(lang),
+            )
+            for lang, name in (("fr", "French Amazon"), ("nl", "Dutch bol.com"), ("en", "English"))
+        ),
+        BuiltinDataset(
+            "preference-toy-en",
+            "TOY preference pairs built from the English polarity sentences: the prompt asks for "
+            "the review's sentiment, chosen = the right label, rejected = the wrong one "
+            "(400/100/200 rows)",
+            _preference_toy,
         ),
         *(
             BuiltinDataset(

@@ -19,6 +19,8 @@ from tuneproof.config import parse_config as _parse_config
 from tuneproof.errors import UserError, did_you_mean
 from tuneproof.tasks.base import Prepared, TaskAdapter, TokenCount
 from tuneproof.tasks.classification import SequenceClassification
+from tuneproof.tasks.language_modeling import LanguageModeling
+from tuneproof.tasks.preference import Preference
 from tuneproof.tasks.qa import ExtractiveQA
 from tuneproof.tasks.similarity import SentenceSimilarity
 from tuneproof.tasks.summarization import Summarization
@@ -32,6 +34,8 @@ TASKS: dict[str, TaskAdapter] = {
         ExtractiveQA(),
         Summarization(),
         SentenceSimilarity(),
+        LanguageModeling(),
+        Preference(),
     )
 }
 

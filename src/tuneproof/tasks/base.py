@@ -102,6 +102,9 @@ class Prepared:
     selection: tuple[str, bool] | None = None
     check_texts: dict[str, list[str]] | None = None
     tokens: dict[str, list[TokenCount]] = field(default_factory=dict)
+    #: a collator that depends on the config (masked LM's ``data.mlm_probability``); None: the
+    #: adapter's ``collator(tokenizer)``
+    collator: Callable[..., Any] | None = None
 
 
 class TaskAdapter(Protocol):

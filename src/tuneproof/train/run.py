@@ -320,16 +320,23 @@ def run(
 
             trainer_cls = DistillTrainer.configured(config.strategy)
             train_set = with_teacher_logits(prepared, config)
-        trainer = trainer_cls(
-            model=model,
-            args=TrainingArguments(**kwargs),
-            train_dataset=train_set,
-            eval_dataset=prepared.datasets.get("validation"),
-            processing_class=tokenizer,
-            data_collator=task.collator(tokenizer),
-            compute_metrics=task.compute_metrics(prepared, "validation"),
-            callbacks=callbacks,
-        )
+        build_trainer = getattr(task, "build_trainer", None)  # a task trained by trl (DPO)
+        if build_trainer is not None:
+            trainer = build_trainer(
+                model=model, kwargs=kwargs, prepared=prepared, tokenizer=tokenizer,
+                callbacks=callbacks, config=config,
+            )  # fmt: skip
+        else:
+            trainer = trainer_cls(
+                model=model,
+                args=TrainingArguments(**kwargs),
+                train_dataset=train_set,
+                eval_dataset=prepared.datasets.get("validation"),
+                processing_class=tokenizer,
+                data_collator=prepared.collator or task.collator(tokenizer),
+                compute_metrics=task.compute_metrics(prepared, "validation"),
+                callbacks=callbacks,
+            )
         for default in (PrinterCallback, ProgressCallback):  # the rich bar replaces both
             trainer.remove_callback(default)
         train_out = trainer.train(
