@@ -190,7 +190,7 @@ class DataConfig(_Section):
         0.15,
         gt=0,
         lt=1,
-        description="language-modeling (encoders): share of tokens masked for masked-LM training "
+        description="language-modeling: (encoders) share of tokens masked for masked-LM training "
         "and perplexity",
     )
     packing: bool = Field(
@@ -306,7 +306,9 @@ class TrainingConfig(_Section):
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     gradient_checkpointing: bool = False
     beta: float = Field(
-        0.1, gt=0, description="preference: DPO beta (how far the policy may move from the reference)"
+        0.1,
+        gt=0,
+        description="preference: DPO beta (how far the policy may drift from the reference)",
     )
     loss_type: list[str] = Field(
         default_factory=lambda: ["sigmoid"],

@@ -60,8 +60,11 @@ def test_packed_training_blocks_and_unpacked_eval_documents(tiny_llama_dir):
     tok = AutoTokenizer.from_pretrained(tiny_llama_dir)
     rows = _texts(12, 0)
     cfg = parse_config(
-        {"task": "language-modeling", "model": {"name": str(tiny_llama_dir)},
-         "data": {"train": "t.csv", "max_length": 32}}  # fmt: skip
+        {
+            "task": "language-modeling",
+            "model": {"name": str(tiny_llama_dir)},
+            "data": {"train": "t.csv", "max_length": 32},
+        }
     )
     frames = {"train": pd.DataFrame(rows), "test": pd.DataFrame(rows[:4])}
     prepared = get_task("language-modeling").prepare(LoadedData(frames), cfg, tok)
@@ -80,8 +83,11 @@ def test_a_row_without_text_names_the_row(tiny_llama_dir):
 
     tok = AutoTokenizer.from_pretrained(tiny_llama_dir)
     cfg = parse_config(
-        {"task": "language-modeling", "model": {"name": str(tiny_llama_dir)},
-         "data": {"train": "t.csv"}}  # fmt: skip
+        {
+            "task": "language-modeling",
+            "model": {"name": str(tiny_llama_dir)},
+            "data": {"train": "t.csv"},
+        }
     )
     frame = pd.DataFrame([{"text": "the dog ate grapes ."}, {"text": None}])
     with pytest.raises(UserError, match=r"row 1: 'text' is empty"):
@@ -116,12 +122,16 @@ def test_causal_run_perplexity_is_exp_of_the_mean_token_nll_and_falls(tiny_llama
         files[split] = tmp_path / "data" / f"{split}.csv"
         pd.DataFrame(_texts(n, seed, prefix=split)).to_csv(files[split], index=False)
     cfg = task_config(
-        tiny_llama_dir, files, "language-modeling",
+        tiny_llama_dir,
+        files,
+        "language-modeling",
         data={"max_length": 32, "lang_column": "lang"},
-        strategy={"kind": "lora", "lora": {"r": 8, "alpha": 16, "dropout": 0.0,
-                                       "target_modules": "all-linear"}},
+        strategy={
+            "kind": "lora",
+            "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": "all-linear"},
+        },
         training={"max_steps": 40, "learning_rate": 1e-2},
-    )  # fmt: skip
+    )
     out = tmp_path / "run"
     result = run(parse_config(cfg), out)
     metrics = result.metrics
@@ -147,17 +157,30 @@ def test_causal_run_perplexity_is_exp_of_the_mean_token_nll_and_falls(tiny_llama
     assert lo <= ppl.value <= hi
     ratio = metrics.overall.get("perplexity_ratio")
     assert ratio.value == pytest.approx(after / before, rel=1e-4) and ratio.ci[1] < 1
+    # the report shows the before and after
+    from tuneproof.report.api import build_report
+
+    build_report(out, formats="md", model_card=False)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "Perplexity before training (the base model" in report
+    line = next(x for x in report.splitlines() if x.startswith("Perplexity before training"))
+    assert f"{before:.3g}"[:3] in line or f"{before:.1f}"[:3] in line
 
 
 def test_bootstrap_resamples_documents_with_their_tokens():
     task = get_task("language-modeling")
     rng = np.random.default_rng(0)
     rows = [
-        {"id": f"r{i}", "text": f"doc {i}", "nll": float(rng.uniform(1, 80)),
-         "base_nll": float(rng.uniform(40, 120)), "tokens": int(rng.integers(2, 40)),
-         "slices": {"length": "short" if i % 3 else "long"}}
+        {
+            "id": f"r{i}",
+            "text": f"doc {i}",
+            "nll": float(rng.uniform(1, 80)),
+            "base_nll": float(rng.uniform(40, 120)),
+            "tokens": int(rng.integers(2, 40)),
+            "slices": {"length": "short" if i % 3 else "long"},
+        }
         for i in range(60)
-    ]  # fmt: skip
+    ]
     rm = analyse(rows, task.metrics_from_rows)
     assert rm.kinds["perplexity"] == "vectorised"  # token-weighted: not a mean of rows
     total_nll = sum(r["nll"] for r in rows)
@@ -182,10 +205,12 @@ def test_masked_lm_run_scores_the_seeded_masks(tiny_encoder_dir, tmp_path):
         files[split] = tmp_path / "data" / f"{split}.csv"
         pd.DataFrame(_sentences(n, seed, prefix=split)).to_csv(files[split], index=False)
     cfg = task_config(
-        tiny_encoder_dir, files, "language-modeling",
+        tiny_encoder_dir,
+        files,
+        "language-modeling",
         data={"max_length": 32, "mlm_probability": 0.3},
         training={"max_steps": 40, "learning_rate": 5e-3},
-    )  # fmt: skip
+    )
     out = tmp_path / "run"
     result = run(parse_config(cfg), out)
     rows = read_jsonl(out / "predictions.jsonl")
@@ -223,5 +248,3 @@ def test_starter_config_parses():
 
     cfg = parse_config(yaml.safe_load(text))
     assert cfg.task == "language-modeling" and cfg.data.builtin == "reviews-fr"
-
-

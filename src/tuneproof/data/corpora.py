@@ -194,8 +194,9 @@ def _reviews(lang: str) -> Callable[[Path], dict[str, Path]]:
         rows: list[dict[str, object]] = [
             {"id": r["id"], "text": r["text"], "lang": r["lang"]} for r in polarity_rows(lang)
         ]
-        parts = zip(("train", "validation", "test"), shuffled_split(rows, (0.1, 0.1), seed=13))
-        return {s: _write_csv(folder / f"{s}.csv", p) for s, p in parts}  # type: ignore[arg-type]
+        train, val, test = shuffled_split(rows, (0.1, 0.1), seed=13)
+        parts = {"train": train, "validation": val, "test": test}
+        return {s: _write_csv(folder / f"{s}.csv", p) for s, p in parts.items()}  # type: ignore[arg-type]
 
     return build
 

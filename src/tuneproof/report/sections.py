@@ -126,6 +126,8 @@ _TASK_PREFIXES = {
     "token-classification:": "token-classification",
     "extractive-qa:": "extractive-qa",
     "summarization/SFT:": "summarization",
+    "language-modeling:": "language-modeling",
+    "preference:": "preference",
 }
 # strategy keys used by one strategy kind only
 _STRATEGY_KEYS = {

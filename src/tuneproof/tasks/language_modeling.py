@@ -63,7 +63,9 @@ def objective_of(model_path: str) -> str:
     from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
     cfg = AutoConfig.from_pretrained(model_path)
-    if cfg.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES and not getattr(cfg, "is_decoder", False):
+    if cfg.model_type in MODEL_FOR_MASKED_LM_MAPPING_NAMES and not getattr(
+        cfg, "is_decoder", False
+    ):
         return MASKED
     return CAUSAL
 
@@ -235,7 +237,12 @@ class LanguageModeling:
             ]
             examples[split] = [
                 eval_example(
-                    k, masked, tokenizer.mask_token_id, special, dc.mlm_probability, f"{split}/{rid}"
+                    k,
+                    masked,
+                    tokenizer.mask_token_id,
+                    special,
+                    dc.mlm_probability,
+                    f"{split}/{rid}",
                 )
                 for k, rid in zip(kept, ids[split], strict=True)
             ]
@@ -282,11 +289,11 @@ class LanguageModeling:
         self, trainer: Trainer, prepared: Prepared, split: str
     ) -> list[dict[str, Any]]:
         """Each document scored by the trained model and by the base model it started from."""
-        tok = trainer.processing_class
-        pad = tok.pad_token_id if tok.pad_token_id is not None else 0  # type: ignore[union-attr]
+        tok: Any = trainer.processing_class
+        pad = tok.pad_token_id if tok.pad_token_id is not None else 0
         batch = trainer.args.per_device_eval_batch_size
         examples = prepared.extra["examples"][split]
-        model = trainer.model
+        model: Any = trainer.model
         nll, count = score_documents(model, examples, pad_id=pad, batch_size=batch)
         if hasattr(model, "disable_adapter"):  # PEFT: the base is the model without its adapter
             with model.disable_adapter():

@@ -73,7 +73,9 @@ def render_pair(
     return p, reply
 
 
-def completion_example(prompt_ids: list[int], completion_ids: list[int]) -> tuple[list[int], list[int]]:
+def completion_example(
+    prompt_ids: list[int], completion_ids: list[int]
+) -> tuple[list[int], list[int]]:
     """Input and targets scoring only the completion's tokens given the prompt."""
     ids = prompt_ids + completion_ids
     targets = [ids[t + 1] if t + 1 >= len(prompt_ids) else IGNORE for t in range(len(ids) - 1)]
@@ -140,8 +142,11 @@ class Preference:
         rendered: dict[str, dict[str, list[str]]] = {}
         examples: dict[str, list[tuple[tuple[list[int], list[int]], ...]]] = {}
         counts: dict[str, list[TokenCount]] = {}
-        columns = {"prompt": dc.prompt_column, "chosen": dc.chosen_column,
-                   "rejected": dc.rejected_column}  # fmt: skip
+        columns = {
+            "prompt": dc.prompt_column,
+            "chosen": dc.chosen_column,
+            "rejected": dc.rejected_column,
+        }
         for split, df in data.splits.items():
             src = source_name(data, split)
             missing = [c for c in columns.values() if c not in df.columns]
@@ -162,8 +167,10 @@ class Preference:
                     )
                 prompt, chosen = render_pair(tokenizer, p, c, dc.system_prompt)
                 _, rejected = render_pair(tokenizer, p, r, dc.system_prompt)
-                enc = [tokenizer(t, add_special_tokens=False)["input_ids"]
-                       for t in (prompt, chosen, rejected)]  # fmt: skip
+                enc = [
+                    tokenizer(t, add_special_tokens=False)["input_ids"]
+                    for t in (prompt, chosen, rejected)
+                ]
                 if len(enc[0]) >= dc.max_length:
                     raise UserError(
                         f"{src}: row {i}: the prompt alone is {len(enc[0])} tokens, "
@@ -171,8 +178,10 @@ class Preference:
                     )
                 room = dc.max_length - len(enc[0])
                 examples[split].append(
-                    (completion_example(enc[0], enc[1][:room]),
-                     completion_example(enc[0], enc[2][:room]))  # fmt: skip
+                    (
+                        completion_example(enc[0], enc[1][:room]),
+                        completion_example(enc[0], enc[2][:room]),
+                    )
                 )
                 longest = max(len(enc[1]), len(enc[2]))
                 counts[split].append(
@@ -184,8 +193,9 @@ class Preference:
                         second_cut=longest > room,
                     )
                 )
-                for key, text in zip(("prompt", "chosen", "rejected"), (prompt, chosen, rejected),
-                                     strict=True):  # fmt: skip
+                for key, text in zip(
+                    ("prompt", "chosen", "rejected"), (prompt, chosen, rejected), strict=True
+                ):
                     rendered[split][key].append(text)
             datasets[split] = Dataset.from_dict(rendered[split])
         return Prepared(
@@ -264,9 +274,10 @@ class Preference:
     ) -> list[dict[str, Any]]:
         """Log-likelihoods of both answers under the tuned model and the reference, and greedy
         replies of both scored by the implicit reward."""
-        model, tok = trainer.model, trainer.processing_class
+        model: Any = trainer.model
+        tok: Any = trainer.processing_class
         config: RunConfig = prepared.extra["config"]
-        pad = tok.pad_token_id or 0  # type: ignore[union-attr]
+        pad = tok.pad_token_id or 0
         batch = trainer.args.per_device_eval_batch_size
         pairs = prepared.extra["examples"][split]
         flat = [e for pair in pairs for e in pair]
@@ -277,8 +288,9 @@ class Preference:
             return -nll.reshape(len(pairs), 2)
 
         def replies(m: Any) -> list[str]:
-            return generate(m, tok, prompts, max_new_tokens=config.data.max_new_tokens,
-                            batch_size=batch)  # fmt: skip
+            return generate(
+                m, tok, prompts, max_new_tokens=config.data.max_new_tokens, batch_size=batch
+            )
 
         tuned, tuned_replies = logps(model), replies(model)
         ref_model = _reference(trainer, prepared)
@@ -370,7 +382,8 @@ def _reference(trainer: Trainer, prepared: Prepared) -> Any:
     ref = getattr(trainer, "ref_model", None)
     if ref is not None:
         return ref
-    if hasattr(trainer.model, "disable_adapter"):
+    model: Any = trainer.model
+    if hasattr(model, "disable_adapter"):
         return None
     config: RunConfig = prepared.extra["config"]
     path = prepared.extra["model_path"]
@@ -378,7 +391,7 @@ def _reference(trainer: Trainer, prepared: Prepared) -> Any:
         from tuneproof.models import resolve_model
 
         path = resolve_model(config.model.reference)
-    device = next(trainer.model.parameters()).device
+    device = next(model.parameters()).device
     return from_base("AutoModelForCausalLM", path, config).to(device)
 
 
@@ -387,7 +400,8 @@ class _as_reference:
     adapters disabled."""
 
     def __init__(self, model: Any, ref: Any) -> None:
-        self.model, self.ref, self.ctx = model, ref, None
+        self.model, self.ref = model, ref
+        self.ctx: Any = None
 
     def __enter__(self) -> Any:
         if self.ref is not None:
