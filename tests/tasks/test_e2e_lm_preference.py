@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tuneproof.data.corpora import builtin_dataset
+from tuneproof.data.corpora import PREFERENCE_PROMPT, builtin_dataset
 
 from .test_e2e_packaged import packaged_config, train
 
@@ -72,7 +72,12 @@ def test_preference_smollm2_toy_sentiment_pairs(tmp_path: Path) -> None:
         "preference",
         "smollm2",
         files,
-        data={"max_length": 160, "max_new_tokens": 3, "system_prompt": "Be brief."},
+        data={
+            "max_length": 160,
+            "max_new_tokens": 3,
+            "system_prompt": "Be brief.",
+            "prompt_template": PREFERENCE_PROMPT,
+        },
         strategy=LORA,
         training={
             "max_steps": 12,

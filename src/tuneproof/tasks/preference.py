@@ -99,8 +99,9 @@ class Preference:
     starter = StarterConfig(
         name="preference",
         data="""\
-  builtin: preference-toy-en   # TOY preference pairs from the English polarity sentences:
-                           # prompt "what is this review's sentiment?", chosen = the right label
+  builtin: preference-toy-en   # here: TOY pairs built from real English polarity sentences:
+                           # prompt = a review, chosen = its sentiment, rejected = the other one
+  prompt_template: "What is the sentiment of this movie review? Answer with one word, positive or negative.\\n\\nReview: {{input}}"
   max_length: 128          # prompt + answer tokens
   max_new_tokens: 4        # generated per prompt for the win rate
   id_column: id
@@ -165,6 +166,8 @@ class Preference:
                     raise UserError(
                         f"{src}: row {i}: chosen and rejected are the same text; drop the row"
                     )
+                if dc.prompt_template:
+                    p = dc.prompt_template.replace("{input}", p)
                 prompt, chosen = render_pair(tokenizer, p, c, dc.system_prompt)
                 _, rejected = render_pair(tokenizer, p, r, dc.system_prompt)
                 enc = [
