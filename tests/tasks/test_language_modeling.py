@@ -157,8 +157,16 @@ def test_causal_run_perplexity_is_exp_of_the_mean_token_nll_and_falls(tiny_llama
     assert lo <= ppl.value <= hi
     ratio = metrics.overall.get("perplexity_ratio")
     assert ratio.value == pytest.approx(after / before, rel=1e-4) and ratio.ci[1] < 1
-    # the report shows the before and after
+    # `tuneproof eval` rescores the documents the same way and adds language and length slices
+    from tuneproof.evaluate import evaluate_run
     from tuneproof.report.api import build_report
+
+    evaluate_run(out, [files["test"]], languages=["en"], n_resamples=200)
+    evaluated = rundir.read(out, rundir.Metrics)
+    assert evaluated.overall.get("perplexity").value == pytest.approx(after, rel=1e-4)
+    assert {"language=en", "language=xx"} <= set(evaluated.slices)
+    assert any(k.startswith("length=") for k in evaluated.slices)
+    # the report shows the before and after
 
     build_report(out, formats="md", model_card=False)
     report = (out / "report.md").read_text(encoding="utf-8")
