@@ -168,7 +168,8 @@ def test_causal_run_perplexity_is_exp_of_the_mean_token_nll_and_falls(tiny_llama
     assert any(k.startswith("length=") for k in evaluated.slices)
     # the report shows the before and after
 
-    build_report(out, formats="md", model_card=False)
+    build_report(out, formats="md,html", model_card=False)
+    assert "Perplexity before training" in (out / "report.html").read_text(encoding="utf-8")
     report = (out / "report.md").read_text(encoding="utf-8")
     assert "Perplexity before training (the base model" in report
     line = next(x for x in report.splitlines() if x.startswith("Perplexity before training"))

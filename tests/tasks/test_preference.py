@@ -124,6 +124,12 @@ def test_tiny_dpo_run_rewards_match_an_independent_loop_and_accuracy_rises(
     assert 0 <= m.overall.get("win_rate").value <= 1
     assert any("rewards/accuracies" in h for h in m.history)  # trl's own logs kept
 
+    from tuneproof.report.api import build_report
+
+    build_report(out, formats="md", model_card=False)
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "Share of held-out pairs whose chosen answer is the more likely one" in report
+
     rows = read_jsonl(out / "predictions.jsonl")
     tok = AutoTokenizer.from_pretrained(tiny_llama_dir)
     base = AutoModelForCausalLM.from_pretrained(tiny_llama_dir).eval()
