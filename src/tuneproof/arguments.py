@@ -120,11 +120,19 @@ def training_kwargs(
         "data_seed": t.seed,
         "fp16": t.precision == "fp16",
         "bf16": t.precision == "bf16",
-        "report_to": "none",  # tuneproof logs to MLflow itself, once, after the run
+        # tuneproof logs to MLflow itself (one run per run directory); W&B and TensorBoard are
+        # the Trainer's own integrations, passed through
+        "report_to": [r for r in config.tracking.report_to if r != "mlflow"] or "none",
         "disable_tqdm": True,  # a rich progress bar replaces tqdm
         "dataloader_pin_memory": _has_cuda(),
         "include_num_input_tokens_seen": "non_padding",  # tokens/s in manifest.json
     }
+    if t.sampling != "random":  # transformers' default; only a change is written out
+        kwargs["train_sampling_strategy"] = t.sampling
+    if t.fsdp:
+        kwargs["fsdp"] = t.fsdp
+        if t.fsdp_config:
+            kwargs["fsdp_config"] = t.fsdp_config
     if t.gradient_checkpointing:
         kwargs["activation_checkpointing"] = True
     if t.eval_steps is not None:

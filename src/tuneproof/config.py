@@ -67,9 +67,8 @@ OLD_ARGUMENTS: dict[str, OldArgument] = {
     "group_by_length": OldArgument(
         "train_sampling_strategy",
         'removed in transformers 5: use train_sampling_strategy="group_by_length"',
-        None,
-        "group_by_length is train_sampling_strategy in transformers 5; "
-        "tuneproof does not expose it yet",
+        None,  # not a boolean in tuneproof: training.sampling says it
+        "sampling: group_by_length (the default; sampling: random turns it off)",
     ),
     "overwrite_output_dir": OldArgument(
         None,
@@ -285,6 +284,19 @@ class TrainingConfig(_Section):
     seed: int = 42
     precision: Literal["fp32", "fp16", "bf16"] = "fp32"
     gradient_checkpointing: bool = False
+    sampling: Literal["group_by_length", "random"] = Field(
+        "group_by_length",
+        description="train batches of similar lengths (less padding, faster; the batches are "
+        "still shuffled) or plain random order",
+    )
+    fsdp: str | None = Field(
+        None,
+        description="TrainingArguments.fsdp as is (e.g. 'full_shard auto_wrap'), for runs "
+        "launched with torchrun/accelerate on several GPUs; default: plain DDP",
+    )
+    fsdp_config: dict[str, Any] | None = Field(
+        None, description="TrainingArguments.fsdp_config as is (with training.fsdp)"
+    )
 
     @model_validator(mode="after")
     def _steps_given(self) -> TrainingConfig:
@@ -295,12 +307,26 @@ class TrainingConfig(_Section):
         return self
 
 
+Tracker = Literal["mlflow", "wandb", "tensorboard"]
+
+
 class TrackingConfig(_Section):
     enabled: bool = True
     uri: str | None = Field(
         None, description="MLflow tracking URI; default $MLFLOW_TRACKING_URI or ./mlflow.db"
     )
     experiment: str = "tuneproof"
+    report_to: list[Tracker] = Field(
+        default_factory=lambda: list[Tracker](["mlflow"]),
+        description="trackers: mlflow (tuneproof's own run, the default); wandb and tensorboard "
+        "are the Trainer's integrations, passed through (W&B honours WANDB_MODE=offline; "
+        "TensorBoard events go to RUN/tensorboard)",
+    )
+
+    @field_validator("report_to")
+    @classmethod
+    def _unique(cls, v: list[Tracker]) -> list[Tracker]:
+        return list(dict.fromkeys(v))
 
 
 class ChecksConfig(_Section):
