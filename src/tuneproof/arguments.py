@@ -127,6 +127,15 @@ def training_kwargs(
         "dataloader_pin_memory": _has_cuda(),
         "include_num_input_tokens_seen": "non_padding",  # tokens/s in manifest.json
     }
+    if _world_size() > 1:
+        # transformers multiplies the loss by the number of processes when a model takes loss
+        # kwargs, expecting it to divide by the global item count; the task heads here (and most
+        # models) take a mean per process, so the loss (logged, clipped) would be N times too big
+        kwargs["average_tokens_across_devices"] = False
+    if _world_size() > 1 and not _has_cuda():
+        # torchrun / accelerate launch on CPU: without use_cpu accelerate sees no distributed
+        # setup and every process would train alone on all the data (gloo is the CPU backend)
+        kwargs |= {"use_cpu": True, "ddp_backend": "gloo"}
     if t.sampling != "random":  # transformers' default; only a change is written out
         kwargs["train_sampling_strategy"] = t.sampling
     if t.fsdp:
@@ -140,6 +149,12 @@ def training_kwargs(
     if t.save_steps is not None:
         kwargs["save_steps"] = t.save_steps
     return kwargs
+
+
+def _world_size() -> int:
+    import os
+
+    return int(os.environ.get("WORLD_SIZE", "1") or 1)
 
 
 def _has_cuda() -> bool:

@@ -80,9 +80,7 @@ def test_cli_seeds_prints_the_spread(tiny_bert_dir, toy_data, make_config, tmp_p
 
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(make_config(tiny_bert_dir, toy_data, max_steps=4)))
-    res = CliRunner().invoke(
-        app, ["train", str(path), "-o", str(tmp_path / "r"), "--seeds", "1,2"]
-    )
+    res = CliRunner().invoke(app, ["train", str(path), "-o", str(tmp_path / "r"), "--seeds", "1,2"])
     assert res.exit_code == 0, res.output
     assert "across 2 seeds (1, 2): accuracy mean" in res.output
     bad = CliRunner().invoke(app, ["train", str(path), "--seeds", "1,y"])

@@ -395,11 +395,15 @@ def run(
             }
         )
         if not main:  # the main process writes the run directory; this one only takes part
-            trainer.save_model(str(on_main(lambda: None)))  # in saving a sharded (FSDP) model
+            model_tmp = on_main(lambda: None)  # in gathering a sharded (FSDP) model to save
+            if config.training.fsdp:
+                trainer.save_model(str(model_tmp))
+            on_main(lambda: None)  # the main process moves the folder once every rank is done
             return RunResult(output_dir, metrics, strategy, timing=timing)
         with io.atomic_dir(work / "model") as tmp:
             on_main(lambda: tmp)  # every process saves into the same folder
             trainer.save_model(str(tmp))
+            on_main(lambda: None)
             # no pickle in the shareable model folder: the Trainer's training_args.bin becomes JSON
             (tmp / "training_args.bin").unlink(missing_ok=True)
             io.write_text(tmp / "training_args.json", trainer.args.to_json_string())
@@ -446,10 +450,11 @@ def on_main(fn: Callable[[], Any]) -> Any:
     input stops all of them with one message instead of leaving the others waiting."""
     if world_size() == 1:
         return fn()
-    from accelerate import PartialState
-    from accelerate.utils import broadcast_object_list
+    import torch
+    import torch.distributed as dist
 
-    PartialState()  # joins the process group torchrun / accelerate launch prepared (idempotent)
+    if not dist.is_initialized():  # the Trainer's accelerate state reuses this process group
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     payload: list[Any] = [None]
     error: BaseException | None = None
     if is_main_process():
@@ -459,7 +464,7 @@ def on_main(fn: Callable[[], Any]) -> Any:
             payload, error = [("user", str(err))], err
         except BaseException as err:
             payload, error = [("fail", failure_reason(err))], err
-    broadcast_object_list(payload, from_process=0)
+    dist.broadcast_object_list(payload, src=0)
     if error is not None:
         raise error
     kind, value = payload[0]
