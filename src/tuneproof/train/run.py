@@ -354,7 +354,6 @@ def run(
         train_out = trainer.train(
             resume_from_checkpoint=str(resume_from) if resume_from is not None else None
         )
-        close_trackers(config)
 
         # --- evaluate and write the run's files ------------------------------------------
         eval_split = "test" if "test" in prepared.datasets else "validation"
@@ -394,6 +393,7 @@ def run(
                 "slices": summary["slices"],
             }
         )
+        close_trackers(config)  # after predict/evaluate, which the W&B callback logs too
         if not main:  # the main process writes the run directory; this one only takes part
             model_tmp = on_main(lambda: None)  # in gathering a sharded (FSDP) model to save
             if config.training.fsdp:
