@@ -29,7 +29,7 @@ def test_unknown_tracker_is_refused(tiny_bert_dir, toy_data, make_config):
     from tuneproof.tasks import parse_config as parse
 
     raw = make_config(tiny_bert_dir, toy_data) | {"tracking": {"report_to": ["comet"]}}
-    with pytest.raises(UserError, match="tracking.report_to.0"):
+    with pytest.raises(UserError, match=r"tracking\.report_to\.0"):
         parse(raw)
 
 
