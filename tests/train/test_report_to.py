@@ -69,3 +69,21 @@ def test_wandb_offline_writes_its_run_files(
     import os
 
     assert "WANDB_DIR" not in os.environ  # restored after the run
+
+
+def test_sampling_and_fsdp_pass_through(tiny_bert_dir, toy_data, make_config, monkeypatch):
+    from transformers import TrainingArguments
+
+    raw = make_config(tiny_bert_dir, toy_data)
+    assert "train_sampling_strategy" not in _kwargs(raw)  # random: transformers' own default
+    raw["training"] |= {"sampling": "group_by_length", "fsdp": "full_shard auto_wrap"}
+    kw = _kwargs(raw)
+    assert kw["train_sampling_strategy"] == "group_by_length"
+    assert kw["fsdp"] == "full_shard auto_wrap"
+    monkeypatch.setenv("WORLD_SIZE", "2")  # under torchrun: real DDP on CPU, loss not scaled
+    kw = _kwargs(make_config(tiny_bert_dir, toy_data))
+    assert kw["average_tokens_across_devices"] is False
+    assert (kw["use_cpu"], kw["ddp_backend"]) == (True, "gloo")
+    monkeypatch.delenv("WORLD_SIZE")
+    kw = _kwargs(make_config(tiny_bert_dir, toy_data) | {})
+    TrainingArguments(**kw)  # every key is a real TrainingArguments field
