@@ -120,11 +120,28 @@ def training_kwargs(
         "data_seed": t.seed,
         "fp16": t.precision == "fp16",
         "bf16": t.precision == "bf16",
-        "report_to": "none",  # tuneproof logs to MLflow itself, once, after the run
+        # tuneproof logs to MLflow itself (one run per run directory); W&B and TensorBoard are
+        # the Trainer's own integrations, passed through
+        "report_to": [r for r in config.tracking.report_to if r != "mlflow"] or "none",
         "disable_tqdm": True,  # a rich progress bar replaces tqdm
         "dataloader_pin_memory": _has_cuda(),
         "include_num_input_tokens_seen": "non_padding",  # tokens/s in manifest.json
     }
+    if _world_size() > 1:
+        # transformers multiplies the loss by the number of processes when a model takes loss
+        # kwargs, expecting it to divide by the global item count; the task heads here (and most
+        # models) take a mean per process, so the loss (logged, clipped) would be N times too big
+        kwargs["average_tokens_across_devices"] = False
+    if _world_size() > 1 and not _has_cuda():
+        # torchrun / accelerate launch on CPU: without use_cpu accelerate sees no distributed
+        # setup and every process would train alone on all the data (gloo is the CPU backend)
+        kwargs |= {"use_cpu": True, "ddp_backend": "gloo"}
+    if t.sampling != "random":  # transformers' default; only a change is written out
+        kwargs["train_sampling_strategy"] = t.sampling
+    if t.fsdp:
+        kwargs["fsdp"] = t.fsdp
+        if t.fsdp_config:
+            kwargs["fsdp_config"] = t.fsdp_config
     if t.gradient_checkpointing:
         kwargs["activation_checkpointing"] = True
     if t.eval_steps is not None:
@@ -132,6 +149,12 @@ def training_kwargs(
     if t.save_steps is not None:
         kwargs["save_steps"] = t.save_steps
     return kwargs
+
+
+def _world_size() -> int:
+    import os
+
+    return int(os.environ.get("WORLD_SIZE", "1") or 1)
 
 
 def _has_cuda() -> bool:

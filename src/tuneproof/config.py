@@ -67,9 +67,8 @@ OLD_ARGUMENTS: dict[str, OldArgument] = {
     "group_by_length": OldArgument(
         "train_sampling_strategy",
         'removed in transformers 5: use train_sampling_strategy="group_by_length"',
-        None,
-        "group_by_length is train_sampling_strategy in transformers 5; "
-        "tuneproof does not expose it yet",
+        None,  # not a boolean in tuneproof: training.sampling says it
+        "sampling: group_by_length (opt-in; random is the default)",
     ),
     "overwrite_output_dir": OldArgument(
         None,
@@ -314,6 +313,20 @@ class TrainingConfig(_Section):
         default_factory=lambda: ["sigmoid"],
         description="preference: trl DPOConfig.loss_type (sigmoid = DPO, ipo, hinge, robust, ...)",
     )
+    sampling: Literal["random", "group_by_length"] = Field(
+        "random",
+        description="random batches, or group_by_length: batches of similar lengths (less "
+        "padding, faster; not the default: it cost accuracy in tuneproof's measurements, "
+        "docs/training.md)",
+    )
+    fsdp: str | None = Field(
+        None,
+        description="TrainingArguments.fsdp as is (e.g. 'full_shard auto_wrap'), for runs "
+        "launched with torchrun/accelerate on several GPUs; default: plain DDP",
+    )
+    fsdp_config: dict[str, Any] | None = Field(
+        None, description="TrainingArguments.fsdp_config as is (with training.fsdp)"
+    )
 
     @model_validator(mode="after")
     def _steps_given(self) -> TrainingConfig:
@@ -324,12 +337,26 @@ class TrainingConfig(_Section):
         return self
 
 
+Tracker = Literal["mlflow", "wandb", "tensorboard"]
+
+
 class TrackingConfig(_Section):
     enabled: bool = True
     uri: str | None = Field(
         None, description="MLflow tracking URI; default $MLFLOW_TRACKING_URI or ./mlflow.db"
     )
     experiment: str = "tuneproof"
+    report_to: list[Tracker] = Field(
+        default_factory=lambda: list[Tracker](["mlflow"]),
+        description="trackers: mlflow (tuneproof's own run, the default); wandb and tensorboard "
+        "are the Trainer's integrations, passed through (W&B honours WANDB_MODE=offline; "
+        "TensorBoard events go to RUN/tensorboard)",
+    )
+
+    @field_validator("report_to")
+    @classmethod
+    def _unique(cls, v: list[Tracker]) -> list[Tracker]:
+        return list(dict.fromkeys(v))
 
 
 class ChecksConfig(_Section):

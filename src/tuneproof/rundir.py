@@ -240,6 +240,37 @@ class OodResult(_Record):
     slices: dict[str, MetricBlock] = Field(default_factory=dict)
 
 
+class SeedRun(_Record):
+    """One seed of a multi-seed run: where its complete run directory is (relative to the
+    top-level run; ``.`` for the first seed, which *is* the top-level run) and its results."""
+
+    seed: int
+    path: str
+    overall: MetricBlock
+    validation: dict[str, Number | None] = Field(default_factory=dict)
+
+
+class SeedStat(_Record):
+    """One metric across seeds: the mean, the sample standard deviation (n − 1) and a
+    Student-t interval of the mean (None with a single seed)."""
+
+    n: int
+    mean: float
+    std: float | None = None
+    interval: list[float] | None = None
+    values: list[float] = Field(default_factory=list)
+
+
+class SeedSpread(_Record):
+    """``train --seeds``: the same config trained once per seed (docs/training.md)."""
+
+    confidence: float = 0.95
+    method: str = "mean of the seeds' test metrics; sample std; Student-t interval of the mean"
+    runs: list[SeedRun] = Field(default_factory=list)
+    #: per metric of ``overall`` (test split) and ``validation.<metric>``
+    stats: dict[str, SeedStat] = Field(default_factory=dict)
+
+
 class Metrics(RunFile):
     """``metrics.json``: the evaluation of a run (train writes it, eval rewrites its evaluation).
 
@@ -261,10 +292,19 @@ class Metrics(RunFile):
     slices: dict[str, MetricBlock] = Field(default_factory=dict)
     ood: dict[str, OodResult] = Field(default_factory=dict)
     eval: EvalInfo | None = None
+    #: ``train --seeds``: every seed's results and their spread; None for a one-seed run
+    seeds: SeedSpread | None = None
 
     @property
     def headline(self) -> MetricValue | None:
         return self.overall.get(self.main_metric)
+
+    @property
+    def seed_stat(self) -> SeedStat | None:
+        """The main metric across seeds (None unless the run has at least two seeds)."""
+        if self.seeds is None or len(self.seeds.runs) < 2:
+            return None
+        return self.seeds.stats.get(self.main_metric)
 
 
 # --- manifest.json -----------------------------------------------------------------------------
@@ -329,6 +369,10 @@ class Manifest(RunFile):
     timing: dict[str, float] = Field(default_factory=dict)
     resources: Resources | None = None
     tracking: Tracking | None = None
+    #: processes that trained the run together (torchrun / accelerate launch); None: one
+    world_size: int | None = None
+    #: ``train --seeds``: every seed trained for this run directory (the first is this run)
+    seeds: list[int] = Field(default_factory=list)
 
 
 # --- predictions.jsonl -------------------------------------------------------------------------

@@ -231,6 +231,9 @@ def compare(
 
         for r in others:
             print_found(find_run_regressions(base, r, seed=seed, n_resamples=resamples))
+    for c in results if not as_json else []:
+        for line in c.seeds.lines() if c.seeds is not None else []:  # train --seeds runs
+            console.print(f"{c.run_a}: {line}", highlight=False)
     if fail_on_regression and any(c.regressions for c in results):
         raise typer.Exit(1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -68,6 +68,13 @@ def train(
         str | None,
         typer.Option(help="MLflow tracking URI [default: $MLFLOW_TRACKING_URI or ./mlflow.db]"),
     ] = None,
+    seeds: Annotated[
+        str | None,
+        typer.Option(
+            help="train once per seed, e.g. 42,43,44: the first seed is the run directory, the "
+            "others RUN/seeds/<seed>/; metrics.json gets each seed's results and their spread"
+        ),
+    ] = None,
 ) -> None:
     """Train and evaluate from one YAML config; write a reproducible run directory.
 
@@ -75,29 +82,45 @@ def train(
     (versions, data sha256, git commit, command, status, peak memory and tokens/s), lint.json,
     checks.json, metrics.json, predictions.jsonl and model/. Every check runs before anything is
     written; --overwrite swaps the new run in only once it completes.
+    Several processes: `torchrun --nproc_per_node 2 -m tuneproof train CONFIG` or
+    `accelerate launch -m tuneproof train CONFIG` (the Trainer's DDP; only rank 0 writes).
     Example: `tuneproof train examples/polarity-lora.yaml -o runs/lora --set training.epochs=1`
     """
     from tuneproof.tasks import load_config
-    from tuneproof.train import run
+    from tuneproof.train import parse_seeds, run, run_seeds
+    from tuneproof.train.run import is_main_process
 
+    seed_list = parse_seeds(seeds) if seeds is not None else None
+    if seed_list is not None and resume:
+        raise UserError("--seeds cannot be combined with --resume; train the seeds again")
     cfg = load_config(config, overrides or ())
     out = output or Path("runs") / (cfg.name or config.stem)
-    result = run(
-        cfg,
-        out,
-        resume=resume,
-        overwrite=overwrite,
-        skip_checks=skip_checks,
-        command=["tuneproof", *sys.argv[1:]],
-        tracking_uri=tracking_uri,
-        console=err_console,
-        keep_checkpoints=keep_checkpoints,
-    )
-    print_summary(result)
+    kwargs: dict[str, Any] = {
+        "resume": resume,
+        "overwrite": overwrite,
+        "skip_checks": skip_checks,
+        "command": ["tuneproof", *sys.argv[1:]],
+        "tracking_uri": tracking_uri,
+        "console": err_console,
+        "keep_checkpoints": keep_checkpoints,
+    }
+    if seed_list is not None:
+        result = run_seeds(cfg, out, seed_list, train=run, **kwargs)
+    else:
+        result = run(cfg, out, **kwargs)
+    if is_main_process():
+        print_summary(result)
 
 
 def _ci_text(v: rundir.MetricValue) -> str:
     return f"{v.value:.4f}" + (f" (95 % CI {v.ci[0]:.4f} – {v.ci[1]:.4f})" if v.ci else "")
+
+
+def seed_text(s: rundir.SeedStat) -> str:
+    """``0.8125 ± 0.0210 (sd; 95 % t-interval 0.7603 – 0.8647)``: the seeds' mean and spread."""
+    sd = f" ± {s.std:.4f} (sd" if s.std is not None else " (one seed"
+    ci = f"; 95 % t-interval {s.interval[0]:.4f} – {s.interval[1]:.4f})" if s.interval else ")"
+    return f"mean {s.mean:.4f}{sd}{ci}"
 
 
 def headline_lines(m: rundir.Metrics) -> list[str]:
@@ -110,6 +133,10 @@ def headline_lines(m: rundir.Metrics) -> list[str]:
             f"headline: {m.main_metric} {_ci_text(head)} on the {m.split} split "
             f"(in-distribution, n={m.overall.n or 0:,})"
         )
+    spread = m.seed_stat
+    if spread is not None and m.seeds is not None:
+        seeds = ", ".join(str(r.seed) for r in m.seeds.runs)
+        lines.append(f"across {spread.n} seeds ({seeds}): {m.main_metric} {seed_text(spread)}")
     for name, r in m.ood.items():
         v = r.overall.get(m.main_metric)
         if v is None:

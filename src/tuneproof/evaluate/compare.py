@@ -102,6 +102,7 @@ class Comparison:
     n_resamples: int
     slices: list[SliceDelta]
     config_diff: list[ConfigChange] = field(default_factory=list)
+    seeds: SeedNote | None = None  # train --seeds on either side: the seed-to-seed spread
 
     @property
     def regressions(self) -> list[SliceDelta]:
@@ -124,6 +125,7 @@ class Comparison:
             "regressed": [s.key for s in self.regressions],
             "improved": [s.key for s in self.improvements],
             "config_diff": [{"key": c.key, "a": c.a, "b": c.b} for c in self.config_diff],
+            "seeds": self.seeds.to_dict() if self.seeds is not None else None,
         }
 
 
@@ -397,7 +399,13 @@ def compare_runs(
         n_resamples=n_resamples,
         slices=slices,
         config_diff=config_diff(cfg_a, cfg_b),
+        seeds=_seed_note_of(a, b),
     )
+
+
+def _seed_note_of(a: Path, b: Path) -> SeedNote | None:
+    ra, rb = rundir.read_optional(a, rundir.Metrics), rundir.read_optional(b, rundir.Metrics)
+    return seed_note(ra, rb) if ra is not None else None
 
 
 @dataclass(frozen=True)
@@ -435,3 +443,68 @@ def flipped_rows(run_a: str | Path, run_b: str | Path) -> list[Flip]:
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class SeedNote:
+    """A run's main metric across seeds against its baseline's (``train --seeds``): a difference
+    smaller than the seed-to-seed spread could be another seed, not a better config."""
+
+    metric: str
+    run: rundir.SeedStat | None  # None: the run has one seed
+    baseline: rundir.SeedStat | None
+    delta: float  # run − baseline: means across seeds where there are several
+    spread: float  # the larger standard deviation across seeds of the two
+
+    @property
+    def within_spread(self) -> bool:
+        return abs(self.delta) < self.spread
+
+    def lines(self) -> list[str]:
+        out = []
+        for who, st in (("run", self.run), ("baseline", self.baseline)):
+            if st is not None and st.std is not None:
+                ci = (
+                    f"; 95 % t-interval {st.interval[0]:.4f} – {st.interval[1]:.4f}"
+                    if (st.interval)
+                    else ""
+                )
+                out.append(
+                    f"The {who} was trained with {st.n} seeds: {self.metric} mean {st.mean:.4f}, "
+                    f"seed-to-seed sd {st.std:.4f}{ci}."
+                )
+        verdict = (
+            f"smaller than the seed-to-seed spread (sd {self.spread:.4f}): another seed could "
+            "give it, so it is not evidence the change helped or hurt"
+            if self.within_spread
+            else f"larger than the seed-to-seed spread (sd {self.spread:.4f})"
+        )
+        out.append(f"The difference against the baseline ({self.delta:+.4f}) is {verdict}.")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "metric": self.metric,
+            "run": self.run.model_dump(mode="json") if self.run else None,
+            "baseline": self.baseline.model_dump(mode="json") if self.baseline else None,
+            "delta": self.delta,
+            "spread": self.spread,
+            "within_spread": self.within_spread,
+        }
+
+
+def seed_note(run: rundir.Metrics, baseline: rundir.Metrics | None) -> SeedNote | None:
+    """The seed spread of run and baseline (None when neither has several seeds, or a value is
+    missing). Several seeds on one side only: that side's mean against the other's value."""
+    if baseline is None:
+        return None
+    a, b = run.seed_stat, baseline.seed_stat
+    if (a is None or a.std is None) and (b is None or b.std is None):
+        return None
+    metric = run.main_metric
+    va = a.mean if a is not None else (run.headline.value if run.headline else None)
+    vb = b.mean if b is not None else (baseline.headline.value if baseline.headline else None)
+    if va is None or vb is None:
+        return None
+    spread = max((s.std for s in (a, b) if s is not None and s.std is not None), default=0.0)
+    return SeedNote(metric, a, b, va - vb, spread)

@@ -497,6 +497,7 @@ def _metrics_json(
             "slices": slices,
             "ood": ood,
             "eval": eval_info,
+            "seeds": old.seeds if old else None,  # train --seeds: the spread measured at train
         }
     )
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tuneproof.errors import UserError
 from tuneproof.io import flatten
 from tuneproof.report.bundle import RunEvidence
-from tuneproof.rundir import DataRef, MetricBlock
+from tuneproof.rundir import DataRef, MetricBlock, Metrics
 
 if TYPE_CHECKING:
     from tuneproof.evaluate.compare import Comparison
@@ -92,6 +92,7 @@ class BaselineComparison:
     verdicts: tuple[SliceVerdict, ...]
     method: str
     same_data: str  # how the shared evaluation data was verified
+    baseline_metrics: Metrics | None = None  # the baseline's metrics.json (its seed spread)
 
     @property
     def overall(self) -> SliceVerdict | None:
@@ -142,6 +143,7 @@ def compare_to_baseline(
         verdicts=_verdicts(run, baseline, metric, paired),
         method=method,
         same_data=same_data,
+        baseline_metrics=baseline.metrics,
     )
 
 

@@ -72,6 +72,9 @@ class Summary:
     ood: tuple[OodLine, ...] = ()
     #: degenerate-model warnings (tuneproof.evaluate.degenerate), shown first in the headline
     warnings: tuple[str, ...] = ()
+    #: ``train --seeds``: the spread across seeds, and whether the baseline difference is
+    #: smaller than it (``tuneproof.evaluate.compare.seed_note``)
+    seed_lines: tuple[str, ...] = ()
 
 
 def ood_lines(ev: RunEvidence) -> tuple[OodLine, ...]:
@@ -109,6 +112,25 @@ def summary(ev: RunEvidence, comparison: BaselineComparison | None) -> Summary:
         verdict=overall.verdict if overall else None,
         ood=ood_lines(ev),
         warnings=warnings(ev),
+        seed_lines=seed_lines(ev, comparison),
+    )
+
+
+def seed_lines(ev: RunEvidence, comparison: BaselineComparison | None) -> tuple[str, ...]:
+    """The seed spread sentences: of the run alone, or against the baseline (when either
+    was trained with several seeds)."""
+    from tuneproof.evaluate.compare import seed_note
+
+    note = seed_note(ev.metrics, comparison.baseline_metrics if comparison else None)
+    if note is not None:
+        return tuple(note.lines())
+    st = ev.metrics.seed_stat
+    if st is None or st.std is None:
+        return ()
+    ci = f"; 95 % t-interval {st.interval[0]:.4f} – {st.interval[1]:.4f}" if st.interval else ""
+    return (
+        f"Trained with {st.n} seeds: {ev.metrics.main_metric} mean {st.mean:.4f}, "
+        f"seed-to-seed sd {st.std:.4f}{ci} (the headline is the first seed's run).",
     )
 
 

@@ -14,7 +14,7 @@ import signal
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -236,14 +236,26 @@ def run(
     transformers.utils.logging.disable_progress_bar()
     transformers.utils.logging.set_verbosity_error()  # we report what matters ourselves
     output_dir = Path(output_dir)
-    io.ensure_writable(output_dir)  # a read-only target fails before any data is loaded
+    # Under torchrun / accelerate launch every process runs this function; only the main one
+    # reads and writes the run directory, logs to MLflow and prints (the others train in step).
+    main, world = is_main_process(), world_size()
+    if not main:
+        from rich.console import Console
+
+        console = Console(stderr=True, quiet=True)
     task = get_task(config.task)
     bar = RichProgressCallback(console, run_dir=output_dir)
-    resume_from = check_output_dir(
-        output_dir, resume=resume, overwrite=overwrite, note=_note(bar.console)
-    )
-    if resume_from is not None:
-        _same_config_or_fail(output_dir, config)
+
+    def check_target() -> Path | None:
+        io.ensure_writable(output_dir)  # a read-only target fails before any data is loaded
+        found = check_output_dir(
+            output_dir, resume=resume, overwrite=overwrite, note=_note(bar.console)
+        )
+        if found is not None:
+            _same_config_or_fail(output_dir, config)
+        return found
+
+    resume_from = on_main(check_target)
     loaded, model_path, tokenizer, prepared = prepare(config, task)
     main_metric = prepared.main_metric or task.main_metric
     select_metric, greater_is_better = prepared.selection or (main_metric, task.greater_is_better)
@@ -261,36 +273,42 @@ def run(
         )
     checks = None
     if config.checks.enabled and not skip_checks and resume_from is None:
-        checks = run_checks(*checks_view(config, loaded, prepared), tokenizer, prepared.tokens)
+        checks = on_main(
+            lambda: run_checks(*checks_view(config, loaded, prepared), tokenizer, prepared.tokens)
+        )
     lint = lint_arguments(kwargs, config, train_rows=len(prepared.datasets["train"]))
-    estimate = memory_estimate(config, prepared, _note(bar.console))
+    estimate = memory_estimate(config, prepared, _note(bar.console)) if main else None
 
     # --- from here on, files are written (into a sibling folder when replacing a run) -----
-    work = stage_dir(output_dir, resume=resume_from is not None)
+    work = on_main(lambda: stage_dir(output_dir, resume=resume_from is not None))
     kwargs["output_dir"] = str(work / "checkpoints")
-    rundir.write_config(work, config)
     manifest = start_manifest(
         seed=config.training.seed,
         data={k: v.to_dict() for k, v in loaded.sources.items()},
         command=command,
         model=model_path,
     )
+    manifest.world_size = world
     if resume_from is not None:
         manifest.resumed_from = resume_from.name
     manifest.resources = estimate
-    tracked = _start_tracking(config, output_dir, manifest, loaded, tracking_uri, resume_from)
-    if tracked is not None:
-        manifest.tracking = rundir.Tracking(uri=tracked.uri, run_id=tracked.run_id)
-    rundir.write(work, manifest)
-    rundir.write(work, lint_record(lint))
+    tracked = None
     checks_summary = None
-    if checks is not None:
-        from tuneproof.checks.report import write_report
+    if main:
+        rundir.write_config(work, config)
+        tracked = _start_tracking(config, output_dir, manifest, loaded, tracking_uri, resume_from)
+        if tracked is not None:
+            manifest.tracking = rundir.Tracking(uri=tracked.uri, run_id=tracked.run_id)
+        rundir.write(work, manifest)
+        rundir.write(work, lint_record(lint))
+        if checks is not None:
+            from tuneproof.checks.report import write_report
 
-        write_report(checks, work)
-        checks_summary = dict(checks.summary.to_dict())
+            write_report(checks, work)
+            checks_summary = dict(checks.summary.to_dict())
 
-    with failure_recorded(work, output_dir, manifest, tracked), sigterm_raises():
+    recorded = failure_recorded(work, output_dir, manifest, tracked) if main else nullcontext()
+    with recorded, sigterm_raises(), tracker_env(config, work):
         transformers.set_seed(config.training.seed)  # before the head is initialised
         model = task.build_model(model_path, prepared, config)
         model, strategy = apply_strategy(
@@ -339,6 +357,7 @@ def run(
             )
         for default in (PrinterCallback, ProgressCallback):  # the rich bar replaces both
             trainer.remove_callback(default)
+        place_tensorboard(trainer, work)
         train_out = trainer.train(
             resume_from_checkpoint=str(resume_from) if resume_from is not None else None
         )
@@ -381,8 +400,17 @@ def run(
                 "slices": summary["slices"],
             }
         )
+        close_trackers(config)  # after predict/evaluate, which the W&B callback logs too
+        if not main:  # the main process writes the run directory; this one only takes part
+            model_tmp = on_main(lambda: None)  # in gathering a sharded (FSDP) model to save
+            if config.training.fsdp:
+                trainer.save_model(str(model_tmp))
+            on_main(lambda: None)  # the main process moves the folder once every rank is done
+            return RunResult(output_dir, metrics, strategy, timing=timing)
         with io.atomic_dir(work / "model") as tmp:
+            on_main(lambda: tmp)  # every process saves into the same folder
             trainer.save_model(str(tmp))
+            on_main(lambda: None)
             # no pickle in the shareable model folder: the Trainer's training_args.bin becomes JSON
             (tmp / "training_args.bin").unlink(missing_ok=True)
             io.write_text(tmp / "training_args.json", trainer.args.to_json_string())
@@ -400,7 +428,7 @@ def run(
         manifest.status = "complete"
         manifest.ended = now()
         manifest.timing = timing
-        manifest.resources = measure.resources(estimate)
+        manifest.resources = measure.resources(estimate)  # estimate: None on other ranks only
         rundir.write(work, manifest)
         if tracked is not None:
             result.tracking_uri, result.tracking_run_id = tracked.uri, tracked.run_id
@@ -411,6 +439,86 @@ def run(
 
         run_baselines(output_dir, config.baselines)
     return result
+
+
+def world_size() -> int:
+    """Processes training together: ``WORLD_SIZE`` as torchrun and accelerate launch set it."""
+    return int(os.environ.get("WORLD_SIZE", "1") or 1)
+
+
+def is_main_process() -> bool:
+    """Rank 0 (``RANK``, set by torchrun and accelerate launch) or a plain single process."""
+    return int(os.environ.get("RANK", "0") or 0) == 0
+
+
+def on_main(fn: Callable[[], Any]) -> Any:
+    """``fn()`` on the main process, its result shared with every process (pickled, through
+    the launcher's process group); a ``UserError`` there is raised on every process, so a bad
+    input stops all of them with one message instead of leaving the others waiting."""
+    if world_size() == 1:
+        return fn()
+    import torch
+    import torch.distributed as dist
+
+    if not dist.is_initialized():  # the Trainer's accelerate state reuses this process group
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    payload: list[Any] = [None]
+    error: BaseException | None = None
+    if is_main_process():
+        try:
+            payload = [("ok", fn())]
+        except UserError as err:
+            payload, error = [("user", str(err))], err
+        except BaseException as err:
+            payload, error = [("fail", failure_reason(err))], err
+    dist.broadcast_object_list(payload, src=0)
+    if error is not None:
+        raise error
+    kind, value = payload[0]
+    if kind == "user":
+        raise UserError(value)
+    if kind == "fail":
+        raise RuntimeError(f"the main process failed: {value}")
+    return value
+
+
+@contextmanager
+def tracker_env(config: RunConfig, work: Path) -> Iterator[None]:
+    """W&B's run files go under the run directory (``RUN/wandb``) and its project is the
+    tracking experiment, unless ``WANDB_DIR`` / ``WANDB_PROJECT`` say otherwise; restored after."""
+    if "wandb" not in config.tracking.report_to:
+        yield
+        return
+    saved = {k: os.environ.get(k) for k in ("WANDB_DIR", "WANDB_PROJECT")}
+    os.environ.setdefault("WANDB_DIR", str(work))
+    os.environ.setdefault("WANDB_PROJECT", config.tracking.experiment)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def place_tensorboard(trainer: Any, work: Path) -> None:
+    """TensorBoard event files in ``RUN/tensorboard`` (not under checkpoints/) unless
+    ``TENSORBOARD_LOGGING_DIR`` names another folder."""
+    from transformers.integrations import TensorBoardCallback
+
+    for cb in trainer.callback_handler.callbacks:
+        if isinstance(cb, TensorBoardCallback) and cb.logging_dir is None:
+            cb.logging_dir = str(work / "tensorboard")
+
+
+def close_trackers(config: RunConfig) -> None:
+    """End the W&B run the Trainer opened: the next run (another seed) gets its own."""
+    if "wandb" in config.tracking.report_to and is_main_process():
+        import wandb
+
+        if wandb.run is not None:
+            wandb.finish()
 
 
 def prune_checkpoints(folder: Path, best: str | None) -> list[str]:
@@ -644,7 +752,7 @@ def _start_tracking(
     resume_from: Path | None,
 ) -> Any:
     """The MLflow run, created when training starts (a resumed run continues its own)."""
-    if not config.tracking.enabled:
+    if not config.tracking.enabled or "mlflow" not in config.tracking.report_to:
         return None
     from tuneproof import track
 
