@@ -46,6 +46,19 @@ def sweep_files(tmp_path: Path, tiny_bert_dir: Path, toy_data: dict[str, Path], 
     return config, space
 
 
+@pytest.fixture
+def postgres_database(postgres_url: str) -> str:
+    """A fresh database on the shared throw-away cluster (one per test)."""
+    import sqlalchemy
+
+    name = f"sweep{free_port()}"
+    eng = sqlalchemy.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.exec_driver_sql(f"CREATE DATABASE {name}")
+    eng.dispose()
+    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+
+
 class MlflowServer:
     """`mlflow server` on 127.0.0.1, SQLite backend, artifacts in a temp dir."""
 

@@ -6,7 +6,8 @@ space), and a worker only ever *claims* a WAITING one (``set_trial_state_values`
 RUNNING is atomic in both the journal and the RDB storages), so no trial runs twice and none is
 added. A worker that dies (SIGKILL, a lost host) stops sending heartbeats; the others fail its
 trial once ``grace_period`` has passed and the study goes on. RDB storages use Optuna's own
-heartbeat (``heartbeat_interval``, ``grace_period``, ``failed_trial_callback`` and
+heartbeat (``heartbeat_interval``, ``grace_period``, ``heartbeat_stale_trial_callback`` (the
+``failed_trial_callback`` of older releases) and
 ``fail_stale_trials``); Optuna 5's ``JournalStorage`` has no heartbeat (it is not a
 ``BaseHeartbeat``), so there each trial's heartbeat is a trial user attribute written every
 ``heartbeat_interval`` seconds and checked the same way.
@@ -61,24 +62,31 @@ class StorageSpec:
     def open(self, on_failed: Callable[[Any, Any], None] | None = None) -> Any:
         import optuna
 
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+
         if self.url is None:
             assert self.journal is not None
             from optuna.storages.journal import JournalFileBackend
 
             self.journal.parent.mkdir(parents=True, exist_ok=True)
             return optuna.storages.JournalStorage(JournalFileBackend(str(self.journal)))
-        try:
-            return optuna.storages.RDBStorage(
-                self.url,
-                heartbeat_interval=self.heartbeat_interval,
-                grace_period=self.grace,
-                failed_trial_callback=on_failed,
-            )
-        except Exception as err:  # bad URL, server down, missing driver
-            first = str(err).strip().splitlines()[0][:200] if str(err).strip() else ""
-            raise UserError(
-                f"--storage {self.shown()}: cannot open the Optuna storage ({first})"
-            ) from None
+        import warnings
+
+        warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+        last: Exception | None = None
+        for attempt in range(6):
+            try:
+                return optuna.storages.RDBStorage(
+                    self.url,
+                    heartbeat_interval=self.heartbeat_interval,
+                    grace_period=self.grace,
+                    heartbeat_stale_trial_callback=on_failed,
+                )
+            except Exception as err:  # bad URL, server down, missing driver, or a race:
+                last = err  # two workers creating the tables of an empty database at once
+                time.sleep(0.5 + attempt)
+        first = str(last).strip().splitlines()[0][:200] if str(last).strip() else ""
+        raise UserError(f"--storage {self.shown()}: cannot open the Optuna storage ({first})")
 
 
 def storage_spec(
@@ -204,7 +212,7 @@ def fail_stale(study: Any, storage: Any, grace: int, on_failed: Callable[[Any, A
     from optuna.trial import TrialState
 
     if uses_optuna_heartbeat(storage):
-        optuna.storages.fail_stale_trials(study)  # calls the storage's failed_trial_callback
+        optuna.storages.fail_stale_trials(study)  # calls heartbeat_stale_trial_callback
         return
     now = time.time()
     study_id = storage.get_study_id_from_name(study.study_name)
