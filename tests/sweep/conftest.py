@@ -85,7 +85,7 @@ class MlflowServer:
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env)
         import httpx
 
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # a loaded CI machine: migrations + imports
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"mlflow server exited: {(root / 'server.log').read_text()}")
@@ -96,7 +96,7 @@ class MlflowServer:
                 pass
             time.sleep(0.3)
         self.stop()
-        raise RuntimeError("mlflow server did not start within 120 s")
+        raise RuntimeError("mlflow server did not start within 300 s")
 
     def stop(self) -> None:
         self.proc.terminate()

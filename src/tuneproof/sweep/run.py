@@ -320,11 +320,16 @@ def pruning_callback(trial: Any, metric: str) -> Any:
             value = (metrics or {}).get(f"eval_{metric}")
             if not self.training or not isinstance(value, (int, float)):
                 return
-            trial.report(float(value), step=int(state.global_step))
+            # the median is taken over trials at the same step: per epoch when evaluating per
+            # epoch (trials with another batch size have other step numbers), else per step
+            per_epoch = getattr(args.eval_strategy, "value", args.eval_strategy) == "epoch"
+            step = round(float(state.epoch or 0)) if per_epoch else int(state.global_step)
+            where = f"epoch {step}" if per_epoch else f"step {step}"
+            trial.report(float(value), step=step)
             if trial.should_prune():
                 raise optuna.TrialPruned(
-                    f"pruned at step {state.global_step}: validation {metric} {value:.4g} "
-                    "is worse than the median of earlier trials at this step"
+                    f"pruned at {where}: validation {metric} {value:.4g} "
+                    "is worse than the median of earlier trials there"
                 )
 
     return PruneOnValidation()
