@@ -49,6 +49,7 @@ HUMANEVAL = "humaneval.json"
 HUMANEVAL_KEY = "humaneval_key.json"
 SLICES_FOUND = "slices_found.json"
 BASELINES = "baselines.json"
+SWEEP = "sweep.json"
 
 PRODUCERS: dict[str, str] = {
     CONFIG: "tuneproof train CONFIG -o RUN",
@@ -70,6 +71,7 @@ PRODUCERS: dict[str, str] = {
     HUMANEVAL_KEY: "tuneproof humaneval export RUN",
     SLICES_FOUND: "tuneproof slices find RUN",
     BASELINES: "tuneproof baseline RUN",
+    SWEEP: "tuneproof sweep CONFIG -o SWEEP",
 }
 
 
@@ -875,6 +877,59 @@ class Baselines(RunFile):
     @property
     def best_result(self) -> BaselineResult | None:
         return self.get(self.best) if self.best else None
+
+
+# --- sweep.json (a sweep directory, not a run directory: its trials are run directories) -------
+
+TrialState = Literal["COMPLETE", "PRUNED", "FAIL", "RUNNING", "WAITING"]
+
+
+class SweepTrial(_Record):
+    """One Optuna trial: its parameters (by config path), validation value and run directory."""
+
+    number: int
+    state: TrialState
+    params: dict[str, Any] = Field(default_factory=dict)
+    value: float | None = None  # the validation metric (the last reported one when pruned)
+    duration_s: float | None = None
+    run: str | None = None  # run directory, relative to the sweep directory
+    worker: str | None = None  # host:pid that ran it
+    note: str | None = None  # why it failed or was pruned
+
+
+class SweepBest(_Record):
+    """The best trial and its retraining with the test split (the only test evaluation)."""
+
+    trial: int
+    value: float
+    params: dict[str, Any] = Field(default_factory=dict)
+    config: str = "best.yaml"
+    run: str | None = None  # the retrained run directory (relative), evaluated on test
+    reproduced_value: float | None = None  # its validation value: equal to ``value`` when
+    reproduced: bool | None = None  # the training is deterministic on this machine
+    test: dict[str, Number | list[Number] | None] = Field(default_factory=dict)
+
+
+class Sweep(RunFile):
+    """``sweep.json``: every trial of a study (params, value, state, duration, run path), the best
+    one, parameter importances (``optuna.importance``) and where the study is stored."""
+
+    FILE: ClassVar[str] = SWEEP
+
+    study: str
+    storage: str  # journal file path or RDB URL (password removed)
+    metric: str  # validation metric optimised
+    direction: Literal["maximize", "minimize"]
+    sampler: str
+    seed: int
+    n_trials: int
+    space: dict[str, dict[str, Any]]
+    baseline_trial: int | None = None  # the starting config's trial, when it lies in the space
+    trials: list[SweepTrial] = Field(default_factory=list)
+    best: SweepBest | None = None
+    importances: dict[str, float] = Field(default_factory=dict)
+    importance_note: str | None = None
+    tracking: Tracking | None = None  # the MLflow parent run
 
 
 # --- reading and writing -----------------------------------------------------------------------

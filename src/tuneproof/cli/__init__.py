@@ -24,6 +24,7 @@ from tuneproof.cli import (
     report,
     run,
     slices,
+    sweep,
     tokens,
     ui,
 )
@@ -43,7 +44,20 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-for module in (run, check, plan, evaluate, slices, tokens, report, export, compete, humaneval, ui):
+for module in (
+    run,
+    check,
+    plan,
+    evaluate,
+    slices,
+    tokens,
+    report,
+    export,
+    compete,
+    humaneval,
+    ui,
+    sweep,
+):
     module.register(app)
 
 

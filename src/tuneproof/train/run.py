@@ -220,10 +220,16 @@ def run(
     console: Console | None = None,
     callbacks: list[Any] | None = None,
     keep_checkpoints: bool = False,
+    evaluate_test: bool = True,
+    tracking_tags: dict[str, str] | None = None,
 ) -> RunResult:
     """Train and evaluate one run; return its metrics and where everything was written.
 
-    ``callbacks`` are extra ``TrainerCallback``s (custom logging, profiling, ...).
+    ``callbacks`` are extra ``TrainerCallback``s (custom logging, profiling, a sweep's pruner).
+    ``evaluate_test=False`` evaluates on validation only (a sweep's trials: the test split is
+    loaded and fingerprinted, but no model predicts on it, so nothing is tuned on test).
+    ``tracking_tags`` are added to the MLflow run (a sweep nests its trials with
+    ``mlflow.parentRunId``).
     """
     import transformers
     from transformers import EarlyStoppingCallback, Trainer, TrainingArguments
@@ -276,6 +282,10 @@ def run(
         checks = on_main(
             lambda: run_checks(*checks_view(config, loaded, prepared), tokenizer, prepared.tokens)
         )
+    if not evaluate_test:
+        if not has_eval:
+            raise UserError("data: evaluating on validation only needs a validation split")
+        prepared.datasets.pop("test", None)
     lint = lint_arguments(kwargs, config, train_rows=len(prepared.datasets["train"]))
     estimate = memory_estimate(config, prepared, _note(bar.console)) if main else None
 
@@ -296,7 +306,9 @@ def run(
     checks_summary = None
     if main:
         rundir.write_config(work, config)
-        tracked = _start_tracking(config, output_dir, manifest, loaded, tracking_uri, resume_from)
+        tracked = _start_tracking(
+            config, output_dir, manifest, loaded, tracking_uri, resume_from, tracking_tags
+        )
         if tracked is not None:
             manifest.tracking = rundir.Tracking(uri=tracked.uri, run_id=tracked.run_id)
         rundir.write(work, manifest)
@@ -369,7 +381,7 @@ def run(
         # point metrics plus seeded bootstrap intervals, the same as `tuneproof eval` computes
         summary = summarize(rows, task, seed=config.training.seed, main_metric=main_metric)
         val_metrics: dict[str, Any] = {}
-        if has_eval and eval_split != "validation":
+        if has_eval and (eval_split != "validation" or not evaluate_test):
             # compute_metrics may be split-specific (QA maps features back to that split's rows)
             trainer.compute_metrics = task.compute_metrics(prepared, "validation")
             val_metrics = _strip_timing(trainer.evaluate())
@@ -750,6 +762,7 @@ def _start_tracking(
     loaded: LoadedData,
     uri: str | None,
     resume_from: Path | None,
+    extra_tags: dict[str, str] | None = None,
 ) -> Any:
     """The MLflow run, created when training starts (a resumed run continues its own)."""
     if not config.tracking.enabled or "mlflow" not in config.tracking.report_to:
@@ -769,6 +782,7 @@ def _start_tracking(
         "tuneproof.version": str(versions.get("tuneproof") or ""),
         "mlflow.source.git.commit": manifest.git.commit or "",
         "tuneproof.git_dirty": str(manifest.git.dirty),
+        **(extra_tags or {}),
     }
     datasets = [
         track.DatasetRef(split, src.path, src.sha256, src.rows)
