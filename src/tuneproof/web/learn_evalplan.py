@@ -19,7 +19,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from tuneproof import workspace
 from tuneproof.errors import UserError
-from tuneproof.web.learn_lora import INVALID
+from tuneproof.web.learn_lora import INVALID, read_form
 from tuneproof.web.render import page
 from tuneproof.web.security import settings
 
@@ -245,7 +245,11 @@ async def evalplan_page(request: Request) -> Response:
 @pages.post("/evalplan", response_class=HTMLResponse)
 async def evalplan_post(request: Request) -> Response:
     """With an uploaded dataset (multipart): its coverage per slice."""
-    form = await request.form()
+    try:
+        form = await read_form(request)
+    except UserError as err:
+        ctx = _context(settings(request).workspace, None, None)
+        return page(request, "evalplan.html", status_code=422, error=str(err), **ctx)
     upload = form.get("dataset_file")
     return await _render(
         request, "evalplan.html", form, upload if isinstance(upload, UploadFile) else None

@@ -138,6 +138,18 @@ async def lora_api(body: LoraIn) -> dict[str, Any]:
 # --- the page -----------------------------------------------------------------------------------
 
 
+async def read_form(request: Request) -> FormData:
+    """The posted form; a field over Starlette's 1 MB limit is bad input (422), not a 400."""
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    try:
+        return await request.form()
+    except StarletteHTTPException as err:
+        raise UserError(
+            f"form: {err.detail} (this page takes a few kB of text; paste a shorter passage)"
+        ) from None
+
+
 def _int(form: FormData, key: str, default: int | None) -> int | None:
     raw = str(form.get(key) or "").strip()
     if not raw:
@@ -259,7 +271,7 @@ async def lora_page(request: Request) -> Response:
 async def lora_post(request: Request) -> Response:
     """The whole page (a model change re-lists its target modules; a plain form post)."""
     try:
-        q, text = await _query(await request.form())
+        q, text = await _query(await read_form(request))
     except UserError as err:
         q = LoraIn()
         return page(
@@ -272,7 +284,7 @@ async def lora_post(request: Request) -> Response:
 async def lora_fragment(request: Request) -> Response:
     """The numbers, chart and snippet for the sliders' current values (htmx)."""
     try:
-        q, text = await _query(await request.form())
+        q, text = await _query(await read_form(request))
     except UserError as err:
         ctx = _context(LoraIn(), None, None)
         return page(request, "_lora_result.html", status_code=422, error=str(err), **ctx)

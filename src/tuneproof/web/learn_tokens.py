@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from tuneproof.errors import UserError
-from tuneproof.web.learn_lora import INVALID
+from tuneproof.web.learn_lora import INVALID, read_form
 from tuneproof.web.render import page
 
 DEFAULT = ("minilm-l6", "xlmr", "smollm2", "mistral")
@@ -126,16 +126,29 @@ async def tokens_page(request: Request, sample: str = "lang:hi") -> Response:
     return await _render(request, "tokens.html", text, names)
 
 
+async def _posted(request: Request) -> tuple[str, list[str]] | str:
+    """The text and tokenizers of a form post, or why the form could not be read."""
+    try:
+        form = await read_form(request)
+    except UserError as err:
+        return str(err)
+    return str(form.get("text") or ""), [str(t) for t in form.getlist("tok")]
+
+
 @pages.post("/tokens", response_class=HTMLResponse)
-async def tokens_post(
-    request: Request, text: str = Form(""), tok: list[str] = Form(default=[])
-) -> Response:
-    return await _render(request, "tokens.html", text, tok)
+async def tokens_post(request: Request) -> Response:
+    posted = await _posted(request)
+    if isinstance(posted, str):
+        ctx = {**_context("", []), "error": posted}
+        return page(request, "tokens.html", status_code=422, **ctx)
+    return await _render(request, "tokens.html", *posted)
 
 
 @pages.post("/tokens/show", response_class=HTMLResponse)
-async def tokens_fragment(
-    request: Request, text: str = Form(""), tok: list[str] = Form(default=[])
-) -> Response:
+async def tokens_fragment(request: Request) -> Response:
     """Spans, counts, parity and the stress suite for the current text and tokenizers (htmx)."""
-    return await _render(request, "_tokens_result.html", text, tok)
+    posted = await _posted(request)
+    if isinstance(posted, str):
+        ctx = {**_context("", []), "error": posted}
+        return page(request, "_tokens_result.html", status_code=422, **ctx)
+    return await _render(request, "_tokens_result.html", *posted)
