@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
@@ -29,6 +29,8 @@ Name = Annotated[str, Field(max_length=64)]
 
 
 class EvalPlanIn(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")  # wrong types are 422s
+
     languages: list[Name] = Field(
         min_length=1, max_length=60, description="ISO 639-1 codes, e.g. en, hi, zh"
     )

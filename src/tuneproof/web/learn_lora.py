@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
@@ -29,6 +29,7 @@ class Invalid(BaseModel):
 
 
 INVALID: dict[int | str, dict[str, Any]] = {
+    400: {"model": Invalid, "description": "a body that is not UTF-8 JSON"},
     403: {"model": Invalid, "description": "no token or a foreign Origin"},
     422: {"model": Invalid, "description": "bad input, with the reason"},
 }
@@ -37,6 +38,8 @@ Rank = Annotated[int, Field(ge=1, le=1024)]
 
 
 class LoraIn(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")  # wrong types are 422s
+
     model: str = Field(
         "minilm-l6",
         max_length=200,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from tuneproof.errors import UserError
@@ -20,6 +20,8 @@ DEFAULT = ("minilm-l6", "xlmr", "smollm2", "mistral")
 
 
 class TokensIn(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")  # wrong types are 422s
+
     text: str = Field(
         min_length=1, max_length=20_000, description="the text to split (20,000 characters at most)"
     )
