@@ -114,31 +114,33 @@ def test_lora_rank_slider_shows_peft_count(watched: Watched, app_url: str) -> No
     pg = watched.page
     pg.goto(app_url + "/lora", timeout=SLOW)
     assert _scripts(pg) == ["/static/htmx.min.js", "/static/app.js", "/static/learn.js"]
-    expect(pg.locator("#lora-trainable")).to_have_text(f"{peft_count(16):,}")
+    expect(pg.locator("#lora-trainable")).to_have_text(f"{peft_count(16):,}", timeout=SLOW)
     slider = pg.locator("#rank")
     slider.focus()
     slider.press("End")  # the keyboard moves a range input as a user does: to its maximum, 128
-    expect(pg.locator("#rank-value")).to_have_text("128")
+    expect(pg.locator("#rank-value")).to_have_text("128", timeout=SLOW)
     expect(pg.locator("#lora-rank")).to_have_text("128", timeout=SLOW)
-    expect(pg.locator("#lora-trainable")).to_have_text(f"{peft_count(128):,}")
+    expect(pg.locator("#lora-trainable")).to_have_text(f"{peft_count(128):,}", timeout=SLOW)
     for _ in range(3):
         slider.press("ArrowLeft")
     expect(pg.locator("#lora-rank")).to_have_text("125", timeout=SLOW)
-    expect(pg.locator("#lora-trainable")).to_have_text(f"{peft_count(125):,}")
+    expect(pg.locator("#lora-trainable")).to_have_text(f"{peft_count(125):,}", timeout=SLOW)
     assert "r=125," in pg.inner_text("#lora-snippet")
     assert pg.locator("#lora-charts svg").count() == 2
     slider.press("Home")
     for _ in range(7):
         slider.press("ArrowRight")
     expect(pg.locator("#lora-rank")).to_have_text("8", timeout=SLOW)
-    expect(pg.locator("#lora-trainable")).to_have_text(f"{peft_count(8):,}")
+    expect(pg.locator("#lora-trainable")).to_have_text(f"{peft_count(8):,}", timeout=SLOW)
     _shot(pg, "lora.png")
 
     watched.allow_422 = True  # a refused value shows the reason in place of the numbers
     pg.fill("#seq", "100000")  # passes the browser's own checks, not the model's
-    expect(pg.locator("#learn-error")).to_contain_text("longer than the model's 512 positions")
+    expect(pg.locator("#learn-error")).to_contain_text(
+        "longer than the model's 512 positions", timeout=SLOW
+    )
     pg.fill("#seq", "256")
-    expect(pg.locator("#lora-trainable")).to_have_text(f"{peft_count(8):,}")
+    expect(pg.locator("#lora-trainable")).to_have_text(f"{peft_count(8):,}", timeout=SLOW)
 
 
 def test_tokens_hindi_and_chinese_spans_and_unk(watched: Watched, app_url: str) -> None:
@@ -147,20 +149,22 @@ def test_tokens_hindi_and_chinese_spans_and_unk(watched: Watched, app_url: str) 
     pg = watched.page
     pg.goto(app_url + "/tokens", timeout=SLOW)
     views = pg.locator(".tokview")
-    expect(views).to_have_count(4)
+    expect(views).to_have_count(4, timeout=SLOW)
     names = views.evaluate_all("els => els.map(e => e.dataset.tokenizer)")
     for text in (HINDI, CHINESE):
         pg.fill("#text", text)
         for name in names:
             want = token_view(builtin(name), text)
             box = pg.locator(f'.tokview[data-tokenizer="{name}"]')
-            expect(box.locator(".count")).to_have_text(str(want.count))
-            expect(box.locator(".unk-count")).to_have_text(str(want.n_unk))
+            expect(box.locator(".count")).to_have_text(str(want.count), timeout=SLOW)
+            expect(box.locator(".unk-count")).to_have_text(str(want.n_unk), timeout=SLOW)
             shown = box.locator(".tokline span.t")
-            expect(shown).to_have_count(sum(1 for s in want.segments if s.tokens))
-            expect(box.locator(".tokline .t.unk")).to_have_count(sum(s.unk for s in want.segments))
+            expect(shown).to_have_count(sum(1 for s in want.segments if s.tokens), timeout=SLOW)
+            expect(box.locator(".tokline .t.unk")).to_have_count(
+                sum(s.unk for s in want.segments), timeout=SLOW
+            )
             expect(box.locator(".tokline .t.byte")).to_have_count(
-                sum(s.byte for s in want.segments)
+                sum(s.byte for s in want.segments), timeout=SLOW
             )
             assert box.locator(".tokline").inner_text().replace("∅", "") == text
         if text == CHINESE:  # BERT's English vocabulary: Han characters come out as UNK
@@ -169,7 +173,7 @@ def test_tokens_hindi_and_chinese_spans_and_unk(watched: Watched, app_url: str) 
     pg.fill("#text", SHOT)
     want = token_view(builtin("minilm-l6"), SHOT)
     box = pg.locator('.tokview[data-tokenizer="minilm-l6"]')
-    expect(box.locator(".count")).to_have_text(str(want.count))
+    expect(box.locator(".count")).to_have_text(str(want.count), timeout=SLOW)
     _shot(pg, "tokens.png")
     assert pg.locator("#parallel tr").count() == 14  # header + 13 languages
     assert pg.title() != "pwned"
@@ -178,14 +182,14 @@ def test_tokens_hindi_and_chinese_spans_and_unk(watched: Watched, app_url: str) 
 def test_evalplan_choose_and_export(watched: Watched, app_url: str, tmp_path: Path) -> None:
     pg = watched.page
     pg.goto(app_url + "/evalplan", timeout=SLOW)
-    expect(pg.locator("#min-examples")).to_have_text("97")
+    expect(pg.locator("#min-examples")).to_have_text("97", timeout=SLOW)
     pg.check('#languages input[value="fr"]')
-    expect(pg.locator("#slices")).to_contain_text("language=fr")
+    expect(pg.locator("#slices")).to_contain_text("language=fr", timeout=SLOW)
     pg.select_option("#data", "runs/base:test")
-    expect(pg.locator("#slices")).to_contain_text("short")
+    expect(pg.locator("#slices")).to_contain_text("short", timeout=SLOW)
     pg.check('#scripts input[value="Latin"]')
     pg.uncheck('#modes input[value="confident_wrong"]')
-    expect(pg.locator("#failure-modes")).not_to_contain_text("confident_wrong")
+    expect(pg.locator("#failure-modes")).not_to_contain_text("confident_wrong", timeout=SLOW)
     _shot(pg, "evalplan.png")
     with pg.expect_download() as dl:
         pg.click("#export-yaml")

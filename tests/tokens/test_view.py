@@ -1,0 +1,49 @@
+"""``tokens.view``: per-token spans with UNK / byte-fallback flags, segments that tile the text,
+the size limits, and the training meaning of each stress-suite problem."""
+
+from __future__ import annotations
+
+import pytest
+
+from tuneproof.errors import UserError
+from tuneproof.tokens import view
+
+
+def test_pieces_and_segments_of_a_bert_split(builtin) -> None:  # type: ignore[no-untyped-def]
+    text = "नमस्ते 我们"
+    v = view.token_view(builtin("minilm-l6"), text)
+    assert v.count == len(v.pieces) and v.n_unk == sum(p.unk for p in v.pieces)
+    assert "".join(s.text for s in v.segments) == text  # every character exactly once
+    assert [p.piece for p in v.pieces][:2] == ["न", "##म"]
+    assert any(s.dropped for s in v.segments)  # the virama and vowel sign BERT strips
+    unk = [p for p in v.pieces if p.unk]
+    assert unk and all(text[p.start : p.end] == "们" for p in unk)
+    assert v.to_dict()["unit"] == "word" and v.to_dict()["fertility"] == round(v.fertility, 6)
+
+
+def test_byte_fallback_pieces_are_flagged(builtin) -> None:  # type: ignore[no-untyped-def]
+    text = "मैं कल सुबह दिल्ली जाऊँगा।"
+    v = view.token_view(builtin("mistral"), text)
+    flagged = [p for p in v.pieces if p.byte]
+    assert flagged and all(p.piece.startswith("<0x") for p in flagged)
+    assert v.n_byte == len(flagged)
+    assert sum(s.byte for s in v.segments) >= 1
+
+
+def test_limits_and_builtins_only() -> None:
+    with pytest.raises(UserError, match="empty"):
+        view.check_text("  \n")
+    with pytest.raises(UserError, match="more than the 20,000"):
+        view.check_text("x" * 20_001)
+    with pytest.raises(UserError, match=r"not a built-in.*did you mean 'minilm-l6'"):
+        view.check_builtins(["minilm"])
+    assert view.check_builtins(["xlmr", "xlmr", " gpt2 "]) == ["xlmr", "gpt2"]
+
+
+def test_every_stress_problem_has_a_training_meaning(builtin) -> None:  # type: ignore[no-untyped-def]
+    kinds = set()
+    for report in view.stress_reports(("minilm-l6", "smollm2")):
+        for case in report.failed:
+            kinds |= {view.problem_kind(p) for p in case.problems}
+    assert kinds == {"round_trip", "unk", "fertility"}
+    assert "truncated" in view.training_impact("fertility 4.1 tokens/word > 3").training
