@@ -113,7 +113,7 @@ def peft_count(r: int) -> int:
 def test_lora_rank_slider_shows_peft_count(watched: Watched, app_url: str) -> None:
     pg = watched.page
     pg.goto(app_url + "/lora", timeout=SLOW)
-    assert _scripts(pg) == ["/static/htmx.min.js", "/static/app.js", "/static/learn.js"]
+    assert _scripts(pg) == ["/static/htmx.min.js", "/static/app.js", "/static/learn_live.js"]
     expect(pg.locator("#lora-trainable")).to_have_text(f"{peft_count(16):,}", timeout=SLOW)
     slider = pg.locator("#rank")
     slider.focus()

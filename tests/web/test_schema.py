@@ -43,11 +43,8 @@ def test_every_api_operation_is_in_the_schema() -> None:
     assert all(p.startswith("/api/") for p in paths)
     ops = {(m.upper(), p) for p, item in paths.items() for m in item}
     assert ("POST", "/api/runs") in ops and ("GET", "/api/compare") in ops
-<<<<<<< HEAD
-    assert len(ops) == 16  # 10 run operations, 6 of the learning modules (learn-a)
-=======
-    assert len(ops) == 13  # + POST /api/lora, /api/tokens, /api/evalplan (learning modules)
->>>>>>> 4dd90f4 (tests: learning modules API = CLI --json, PEFT reference, adapter file size, plan export through eval, 422s; Playwright tests; docs)
+    # 10 run operations, 6 of learn-a's modules, POST /api/lora, /api/tokens, /api/evalplan
+    assert len(ops) == 19
 
 
 # the learning modules' endpoints compute for seconds: tests/web/test_schema_learn_b.py
