@@ -47,3 +47,17 @@ def test_every_stress_problem_has_a_training_meaning(builtin) -> None:  # type: 
             kinds |= {view.problem_kind(p) for p in case.problems}
     assert kinds == {"round_trip", "unk", "fertility"}
     assert "truncated" in view.training_impact("fertility 4.1 tokens/word > 3").training
+
+
+def test_batch_pads_to_the_longest_row_with_a_mask(builtin) -> None:  # type: ignore[no-untyped-def]
+    tok = builtin("xlmr")
+    texts = ["Hallo", "Die Straßenbahnhaltestelle ist geschlossen.", "  "]
+    b = view.batch_view(tok, texts)
+    lengths = [len(tok.encode(t)) for t in texts[:2]]
+    assert b.length == max(lengths) and len(b.rows) == 2
+    first = b.rows[0]
+    assert first.attention_mask == (1,) * lengths[0] + (0,) * (b.length - lengths[0])
+    assert first.tokens[lengths[0] :] == (view.PAD,) * (b.length - lengths[0])
+    assert b.padding_share == (b.length - lengths[0]) / (2 * b.length)
+    cut = view.batch_view(tok, texts, max_length=3)
+    assert cut.length == 3 and [r.truncated for r in cut.rows] == [lengths[0] > 3, True]

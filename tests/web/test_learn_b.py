@@ -206,6 +206,17 @@ def test_tokens_page_escapes_and_refuses(bare_client: TestClient) -> None:
         bare_client, "/api/tokens", json={"text": "hi", "tokenizers": ["bert-base-uncased"]}
     )
     assert "not a built-in" in msg and "minilm-l6" in msg  # never the hub
+    two = bare_client.post(
+        "/tokens/show",
+        data={"text": "Hallo\nDie Straßenbahn ist zu.", "tok": ["xlmr"]},
+        headers=HEADERS,
+    ).text
+    assert (
+        'id="batch"' in two
+        and "[PAD]" in two
+        and "<code>100000</code>" in two
+        and "<code>111111</code>" in two
+    )
     page = bare_client.get("/tokens", params={"sample": "lang:zh"}).text
     assert "premium" in page and 'id="stress"' in page and "truncated sooner" in page
 

@@ -272,3 +272,58 @@ def stress_reports(names: tuple[str, ...]) -> tuple[StressReport, ...]:
 
 
 PARALLEL_SOURCE = "built-in parallel corpus (tuneproof/tokens/parallel.tsv)"
+
+
+# --- a padded batch (what a collator hands the model) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    text: str
+    tokens: tuple[str, ...]  # the row's tokens, then PAD up to the longest row
+    attention_mask: tuple[int, ...]  # 1 for a real token, 0 for padding
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class BatchView:
+    """Texts as one padded batch: every row as long as the longest (or ``max_length``), and the
+    attention mask that tells the model which positions are padding."""
+
+    tokenizer: str
+    n_special: int  # added around every row by the model's tokenizer, not shown here
+    length: int
+    rows: tuple[BatchRow, ...]
+
+    @property
+    def padding_share(self) -> float:
+        """Share of the batch's positions that are padding (compute spent on nothing)."""
+        cells = self.length * len(self.rows)
+        return share(sum(r.attention_mask.count(0) for r in self.rows), cells)
+
+
+PAD = "[PAD]"
+MAX_BATCH = 16
+
+
+def batch_view(
+    tokenizer: Tokenizer, texts: Sequence[str], max_length: int | None = None
+) -> BatchView:
+    """Pad (and with ``max_length``, truncate) ``texts`` as a collator would, special tokens
+    excluded; at most :data:`MAX_BATCH` texts."""
+    texts = [t for t in texts if t.strip()][:MAX_BATCH]
+    if not texts:
+        raise UserError("text: empty; put one text per line to see them as a batch")
+    encoded = tokenizer.encode_batch(texts)
+    longest = max(len(e) for e in encoded)
+    length = min(longest, max_length) if max_length else longest
+    rows = []
+    for text, enc in zip(texts, encoded, strict=True):
+        kept = list(enc.tokens[:length])
+        pad = length - len(kept)
+        rows.append(
+            BatchRow(
+                text, tuple(kept + [PAD] * pad), (1,) * len(kept) + (0,) * pad, len(enc) > length
+            )
+        )
+    return BatchView(tokenizer.name, tokenizer.n_special, length, tuple(rows))

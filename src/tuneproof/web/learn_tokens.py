@@ -97,6 +97,7 @@ def _context(text: str, names: list[str]) -> dict[str, Any]:
         "builtins": list(BUILTIN_TOKENIZERS.values()),
         "samples": samples(),
         "views": [],
+        "batches": [],
         "parallel": None,
         "stress": [],
         "impact": tv.training_impact,
@@ -106,6 +107,8 @@ def _context(text: str, names: list[str]) -> dict[str, Any]:
     try:
         names = tv.check_builtins(names)
         ctx["views"] = views(text, names)
+        lines = [t for t in text.splitlines() if t.strip()]
+        ctx["batches"] = [tv.batch_view(tv.builtin(n), lines) for n in names]
         ctx["parallel"] = tv.parallel_comparison(tuple(names))
         ctx["stress"] = tv.stress_reports(tuple(names))
     except UserError as err:
