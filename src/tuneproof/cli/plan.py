@@ -91,20 +91,10 @@ def lora(
     if as_json:
         out = est.to_dict()
         if table is not None:
-            out["ranks"] = [_rank_row(e) for e in table]
+            out["ranks"] = [e.rank_row() for e in table]
         print(json.dumps(out, indent=2))
         return
     _print_estimate(est, table)
-
-
-def _rank_row(e: LoraEstimate) -> dict[str, object]:
-    return {
-        "r": e.spec.r,
-        "lora_alpha": e.spec.lora_alpha,
-        "trainable_params": e.trainable_params,
-        "trainable_percent": round(e.trainable_percent, 6),
-        "memory": {k: v.to_dict() for k, v in e.memory.items() if k != "full"},
-    }
 
 
 def _print_estimate(est: LoraEstimate, table: list[LoraEstimate] | None) -> None:
@@ -132,6 +122,8 @@ def _print_estimate(est: LoraEstimate, table: list[LoraEstimate] | None) -> None
 
     def size(n: int | None, digits: int = 2) -> str:
         return "n/a" if n is None else fb(n, digits)
+
+    console.print(f"adapter on disk (save_pretrained): {size(est.adapter_bytes)}", highlight=False)
 
     if table is not None:
         alpha = "2 x r" if s.alpha is None else str(s.alpha)

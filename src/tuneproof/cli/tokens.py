@@ -116,7 +116,9 @@ def compare(
 
     if file is None:
         texts = parallel_corpus()
-        source = "built-in parallel corpus (tuneproof/tokens/parallel.tsv)"
+        from tuneproof.tokens.view import PARALLEL_SOURCE
+
+        source = PARALLEL_SOURCE
     else:
         texts = load_texts(
             file,
@@ -189,14 +191,16 @@ def show_text(
     """
     from tuneproof.tokens import show
     from tuneproof.tokens.render import rich_text
+    from tuneproof.tokens.view import check_text, token_views
 
     if not text.strip():
         raise UserError("text: empty; pass the text to tokenize in quotes")
+    check_text(text)
     toks = _load_all(tokenizer)
-    shown = show(toks, text)
-    if as_json:
-        _print_json([s.to_dict() for s in shown])
+    if as_json:  # each token with its character span and UNK / byte-fallback flags
+        _print_json([v.to_dict() for v in token_views(toks, text)])
         return
+    shown = show(toks, text)
     for tok, s in zip(toks, shown, strict=True):
         head = f"[bold]{escape(s.tokenizer)}[/] [dim]({tok.kind})[/]"
         console.print(f"{head} · {len(s.encoded)} tokens")

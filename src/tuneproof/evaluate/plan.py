@@ -233,13 +233,56 @@ def script_of_language(code: str) -> str:
     return LANGUAGE_SCRIPTS.get(code, "Latin")
 
 
-def planned_slices(task: str, languages: Sequence[str], n_min: int) -> list[PlannedSlice]:
+#: Scripts a plan can add slices for beyond its languages' own (e.g. Latin for romanised Hindi).
+KNOWN_SCRIPTS: tuple[str, ...] = tuple(sorted({*LANGUAGE_SCRIPTS.values(), "Latin", "Katakana"}))
+
+
+def check_scripts(scripts: Sequence[str]) -> list[str]:
+    """Script names as :func:`tuneproof.text.scripts.dominant_script` spells them."""
+    by_lower = {s.lower(): s for s in KNOWN_SCRIPTS}
+    out = []
+    for name in scripts:
+        found = by_lower.get(name.strip().lower())
+        if found is None:
+            raise UserError(
+                f"--scripts: '{name}' is not a script name{did_you_mean(name, KNOWN_SCRIPTS)}; "
+                f"use one of {', '.join(KNOWN_SCRIPTS)}"
+            )
+        if found not in out:
+            out.append(found)
+    return out
+
+
+def check_failure_modes(names: Sequence[str]) -> list[FailureMode]:
+    """The failure-mode categories named, in the catalogue's order."""
+    by_name = {f.name: f for f in FAILURE_MODES}
+    for name in names:
+        if name not in by_name:
+            raise UserError(
+                f"--failure-modes: '{name}' is unknown{did_you_mean(name, by_name)}; use one of "
+                f"{', '.join(by_name)}"
+            )
+    return [f for f in FAILURE_MODES if f.name in set(names)]
+
+
+def planned_slices(
+    task: str,
+    languages: Sequence[str],
+    n_min: int,
+    *,
+    scripts: Sequence[str] = (),
+    code_switching: bool = True,
+) -> list[PlannedSlice]:
     out = [PlannedSlice(f"language={lang}", "one slice per language", n_min) for lang in languages]
-    scripts = list(dict.fromkeys(script_of_language(lang) for lang in languages))
-    for script in scripts:
+    own = list(dict.fromkeys(script_of_language(lang) for lang in languages))
+    for script in own:
         langs = ", ".join(lang for lang in languages if script_of_language(lang) == script)
         out.append(PlannedSlice(f"script={script}", f"script of {langs}", n_min))
-    if len(languages) > 1:
+    for script in scripts:
+        if script not in own:
+            why = "chosen: text in this script (e.g. romanised or transliterated input)"
+            out.append(PlannedSlice(f"script={script}", why, n_min))
+    if code_switching and len(languages) > 1:
         out.append(PlannedSlice("code_switching=yes", "texts mixing languages or scripts", n_min))
     template = templates().get(task)
     if template is not None and template.negation:
@@ -338,8 +381,15 @@ def build_plan(
     data: Sequence[str | Path] = (),
     text_column: str = "text",
     lang_column: str | None = None,
+    scripts: Sequence[str] = (),
+    code_switching: bool = True,
+    failure_modes: Sequence[str] | None = None,
 ) -> EvalPlan:
-    """A plan for these languages and task; with ``data``, coverage per slice is measured."""
+    """A plan for these languages and task; with ``data``, coverage per slice is measured.
+
+    ``scripts`` adds script slices beyond the languages' own; ``code_switching=False`` drops the
+    code-switching slice and cases; ``failure_modes`` keeps only those categories (None: all).
+    """
     known = templates()
     if task not in known:
         raise UserError(
@@ -349,7 +399,11 @@ def build_plan(
         raise UserError(f"confidence {confidence}: must be in [0.5, 1), e.g. 0.95")
     langs = parse_languages(languages)
     n_min = min_examples(half_width, confidence=confidence, p=expected_accuracy)
-    slices = planned_slices(task, langs, n_min)
+    chosen_scripts = check_scripts(scripts)
+    modes = list(FAILURE_MODES) if failure_modes is None else check_failure_modes(failure_modes)
+    slices = planned_slices(
+        task, langs, n_min, scripts=chosen_scripts, code_switching=code_switching
+    )
     if data:
         counts = coverage(data, text_column=text_column, lang_column=lang_column, languages=langs)
         slices = [PlannedSlice(s.key, s.why, s.min_examples, counts.get(s.key, 0)) for s in slices]
@@ -361,12 +415,65 @@ def build_plan(
         expected_accuracy=expected_accuracy,
         min_examples=n_min,
         slices=slices,
-        code_switching=code_switch_cases(task, langs),
+        code_switching=code_switch_cases(task, langs) if code_switching else [],
         stress_tests=stress_items(langs),
-        failure_modes=list(FAILURE_MODES),
+        failure_modes=modes,
         notes=[known[task].note],
         data=[str(p) for p in data],
     )
+
+
+def plan_yaml(plan: EvalPlan) -> str:
+    """The plan as the YAML ``tuneproof evalplan -o`` writes and ``tuneproof eval --plan`` reads."""
+    import yaml
+
+    return yaml.safe_dump(plan.to_dict(), sort_keys=False, allow_unicode=True)
+
+
+def _cell(value: object) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def plan_markdown(plan: EvalPlan) -> str:
+    """The plan as a Markdown document for a PR or a design review."""
+    langs = ", ".join(plan.languages)
+    lines = [
+        f"# Evaluation plan: {plan.task} in {langs}",
+        "",
+        f"Target: ±{plan.half_width:g} at {plan.confidence:.0%} confidence, expected accuracy "
+        f"{plan.expected_accuracy:g} → **{plan.min_examples} examples per slice** "
+        "(normal approximation to the binomial).",
+        "",
+        "## Slices",
+        "",
+        "| slice | needed | in data | why |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    for sl in plan.slices:
+        have = "–" if sl.current is None else f"{sl.current:,}" + ("" if sl.covered else " (short)")
+        lines.append(f"| `{sl.key}` | {sl.min_examples:,} | {have} | {_cell(sl.why)} |")
+    if plan.data:
+        lines += ["", "Coverage measured on: " + ", ".join(f"`{d}`" for d in plan.data)]
+    if plan.code_switching:
+        lines += ["", "## Code-switching cases", "", "| languages | text | expected | what |"]
+        lines.append("| --- | --- | --- | --- |")
+        for c in plan.code_switching:
+            lines.append(
+                f"| {'→'.join(c.languages)} | {_cell(c.text)} | {c.expected or '–'} | "
+                f"{_cell(c.what)} |"
+            )
+    lines += ["", "## Stress tests", ""]
+    lines += [f"- **{t.name}** ({t.kind}): {t.what}" for t in plan.stress_tests]
+    if plan.failure_modes:
+        lines += ["", "## Failure modes to look for", ""]
+        lines += [
+            f"- **{f.name}**: {f.description}. Looks like: {f.looks_like}"
+            for f in plan.failure_modes
+        ]
+    if plan.notes:
+        lines += ["", "## Notes", "", *[f"- {n}" for n in plan.notes]]
+    lines += ["", "Run it with `tuneproof eval RUN --plan plan.yaml`.", ""]
+    return "\n".join(lines)
 
 
 def load_plan(path: str | Path) -> EvalPlan:

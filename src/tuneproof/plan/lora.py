@@ -19,6 +19,7 @@ import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,6 +163,8 @@ class LoraEstimate:
     activations: dict[str, ActivationProfile] = field(repr=False)  # those that were traced
     activation_error: str | None = None  # why an activation estimate is missing
     target_parameters: tuple[str, ...] = ()  # MoE expert weights PEFT adapts as parameters
+    adapter_params: int = 0  # the LoRA A/B matrices among trainable_params
+    linear_modules: tuple[str, ...] = ()  # leaf names of the model's linear modules (targets)
 
     @property
     def attention(self) -> str | None:
@@ -172,6 +175,25 @@ class LoraEstimate:
     def trainable_percent(self) -> float:
         """PEFT's own figure: trainable / (base + adapters)."""
         return 100.0 * self.trainable_params / max(self.all_params, 1)
+
+    @property
+    def adapter_bytes(self) -> int:
+        """Tensor bytes of ``save_pretrained``'s adapter_model.safetensors (its small JSON header
+        aside): LoRA matrices in fp32 (PEFT upcasts them), the other trainable tensors (a
+        task head, biases) in the base's dtype: fp32 for a 32-bit base, else 16-bit."""
+        other = self.trainable_params - self.adapter_params
+        return self.adapter_params * mem.ADAPTER_BYTES + other * (4 if self.bits == 32 else 2)
+
+    def rank_row(self) -> dict[str, Any]:
+        """This estimate as one row of a table over ranks (``tuneproof lora --json``'s ``ranks``)."""
+        return {
+            "r": self.spec.r,
+            "lora_alpha": self.spec.lora_alpha,
+            "trainable_params": self.trainable_params,
+            "trainable_percent": round(self.trainable_percent, 6),
+            "adapter_bytes": self.adapter_bytes,
+            "memory": {k: v.to_dict() for k, v in self.memory.items() if k != "full"},
+        }
 
     def to_dict(self) -> dict[str, Any]:
         s = self.spec
@@ -192,6 +214,9 @@ class LoraEstimate:
             "trainable_params": self.trainable_params,
             "all_params": self.all_params,
             "trainable_percent": round(self.trainable_percent, 6),
+            "adapter_params": self.adapter_params,
+            "adapter_bytes": self.adapter_bytes,
+            "linear_modules": list(self.linear_modules),
             "batch": self.batch,
             "seq": self.seq,
             "precision": self.precision,
@@ -240,6 +265,48 @@ def config_from_dict(raw: Any, source: str) -> Any:
     except (TypeError, ValueError, KeyError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(f"{source}: not a valid {model_type} config ({first})") from None
+
+
+MAX_CONFIG_BYTES = 1_000_000  # a config.json is a few kB; anything this big is not one
+MAX_LAYERS = 1_000  # building modules on meta is fast, but not for a million layers
+
+
+def source_from_json(text: str | bytes, filename: str = "config.json") -> ModelSource:
+    """A model from the text of an uploaded config.json (no file on disk, no hub)."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise UserError(
+            f"{filename}: {len(text):,} bytes; a config.json is a few kB (upload the model's "
+            "config.json, not its weights)"
+        )
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise UserError(f"{filename}: not UTF-8 text; upload the model's config.json") from None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UserError(
+            f"{filename}: not valid JSON (line {err.lineno} column {err.colno}: {err.msg}); "
+            "upload the model's config.json"
+        ) from None
+    if isinstance(raw, dict):
+        for key in ("num_hidden_layers", "n_layer", "num_layers", "n_layers"):
+            value = raw.get(key)
+            if isinstance(value, int) and value > MAX_LAYERS:
+                raise UserError(
+                    f"{filename}: {key} = {value:,}; the calculator builds at most {MAX_LAYERS} "
+                    "layers"
+                )
+    try:
+        config = config_from_dict(raw, filename)
+    except UserError:
+        raise
+    except Exception as err:  # from_dict of a config class on arbitrary values
+        first = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
+        raise UserError(f"{filename}: not a valid config ({type(err).__name__}: {first})") from None
+    label = str(getattr(config, "_name_or_path", "") or raw.get("_name_or_path") or filename)
+    return ModelSource(label, "config.json", filename, config)
 
 
 def load_config_file(path: str | Path) -> Any:
@@ -639,6 +706,8 @@ def estimate_lora(
         activations=activations,
         activation_error=error,
         target_parameters=tuple(sorted(params)),
+        adapter_params=inventory.adapter,
+        linear_modules=base.linear_modules,
     )
 
 
@@ -782,3 +851,132 @@ def lora_config_yaml(est: LoraEstimate, kind: str = "lora") -> str:
     """The ``strategy:`` block to paste into a tuneproof RunConfig YAML."""
     section = strategy_section(est.spec, est.target_modules, kind)
     return yaml.safe_dump({"strategy": section}, sort_keys=False)
+
+
+# --- the interactive calculator (``tuneproof ui``'s LoRA page) --------------------------------
+
+#: The ranks of the chart of trainable parameters and memory against rank.
+CURVE_RANKS: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128)
+
+
+@lru_cache(maxsize=16)
+def analyze_named(
+    model: str,
+    task: str | None = None,
+    num_labels: int = 2,
+    *,
+    batch: int = 8,
+    seq: int = 256,
+    precision: str = "bf16",
+) -> BaseAnalysis:
+    """:func:`analyze_base` of a built-in or shipped model, once per process: moving a slider
+    should not re-read a GGUF header each time. Paths and hub names are not cached."""
+    from tuneproof.models import BUILTIN_MODELS
+
+    if model not in BUILTIN_MODELS and _shipped_lookup(model) is None:
+        known = [*BUILTIN_MODELS, *SHIPPED_CONFIGS]
+        raise UserError(
+            f"model '{model}': not a built-in or shipped config{did_you_mean(model, known)}; "
+            f"use one of {', '.join(known)}, or upload a config.json"
+        )
+    source = resolve_source(model)
+    recipe = model_recipe(source, task, num_labels)
+    return analyze_base(source, recipe, batch=batch, seq=seq, precision=precision)
+
+
+def analyze_uploaded(
+    source: ModelSource,
+    task: str | None = None,
+    num_labels: int = 2,
+    *,
+    batch: int = 8,
+    seq: int = 256,
+    precision: str = "bf16",
+) -> BaseAnalysis:
+    """:func:`analyze_base` of an uploaded config, where any failure of the model code on an
+    odd config is the upload's problem, reported as one line."""
+    recipe = model_recipe(source, task, num_labels)
+    try:
+        return analyze_base(source, recipe, batch=batch, seq=seq, precision=precision)
+    except UserError:
+        raise
+    except Exception as err:  # arbitrary model code on arbitrary sizes
+        first = str(err).strip().splitlines()[0][:160] if str(err).strip() else ""
+        raise UserError(
+            f"{source.location}: cannot build {recipe.class_name} from this config "
+            f"({type(err).__name__}: {first}); check its sizes"
+        ) from None
+
+
+@dataclass(frozen=True)
+class RankCurve:
+    """One LoRA spec at several ranks: what the chart against rank draws."""
+
+    estimates: tuple[LoraEstimate, ...]
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [e.rank_row() for e in self.estimates]
+
+    def points(self) -> list[dict[str, float]]:
+        """Per rank: trainable parameters (millions) and LoRA / QLoRA totals (GiB)."""
+        gib = 1024**3
+        out = []
+        for e in self.estimates:
+            lo, q = e.memory["lora"], e.memory["qlora"]
+            lo_total = lo.total_bytes if lo.total_bytes is not None else lo.state_bytes
+            q_total = q.total_bytes if q.total_bytes is not None else q.state_bytes
+            out.append(
+                {
+                    "rank": float(e.spec.r),
+                    "trainable (M)": e.trainable_params / 1e6,
+                    "LoRA GiB": lo_total / gib,
+                    "QLoRA GiB": q_total / gib,
+                }
+            )
+        return out
+
+
+def rank_curve(
+    base: BaseAnalysis,
+    spec: LoraSpec,
+    ranks: Sequence[int] = CURVE_RANKS,
+    *,
+    precision: str = "bf16",
+    bits: int = 16,
+) -> RankCurve:
+    return RankCurve(tuple(rank_table(base, spec, ranks, precision=precision, bits=bits)))
+
+
+def rank_curve_named(
+    model: str,
+    spec: LoraSpec,
+    ranks: tuple[int, ...] = CURVE_RANKS,
+    *,
+    task: str | None = None,
+    num_labels: int = 2,
+    batch: int = 8,
+    seq: int = 256,
+    precision: str = "bf16",
+    bits: int = 16,
+) -> RankCurve:
+    """:func:`rank_curve` of a built-in or shipped model, once per spec (the rank of ``spec``
+    does not matter): a rank slider then costs one estimate per move, not a whole curve."""
+    return _rank_curve_named(
+        model, spec.with_rank(1), tuple(ranks), task, num_labels, batch, seq, precision, bits
+    )
+
+
+@lru_cache(maxsize=64)
+def _rank_curve_named(
+    model: str,
+    spec: LoraSpec,
+    ranks: tuple[int, ...],
+    task: str | None,
+    num_labels: int,
+    batch: int,
+    seq: int,
+    precision: str,
+    bits: int,
+) -> RankCurve:
+    base = analyze_named(model, task, num_labels, batch=batch, seq=seq, precision=precision)
+    return rank_curve(base, spec, ranks, precision=precision, bits=bits)

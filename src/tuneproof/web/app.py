@@ -13,7 +13,17 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Match
 
 import tuneproof
-from tuneproof.web import api, humaneval, learn_args, learn_concepts, learn_strategy, pages
+from tuneproof.web import (
+    api,
+    humaneval,
+    learn_args,
+    learn_concepts,
+    learn_evalplan,
+    learn_lora,
+    learn_strategy,
+    learn_tokens,
+    pages,
+)
 from tuneproof.web.render import page
 from tuneproof.web.security import LOCAL_HOSTS, PAGE_CSP, Settings, guard
 
@@ -89,6 +99,9 @@ def create_app(
     app.include_router(learn_args.router)
     app.include_router(learn_concepts.router)
     app.include_router(pages.router)
+    for learn in (learn_lora, learn_tokens, learn_evalplan):  # the learning modules (#15)
+        app.include_router(learn.api)
+        app.include_router(learn.pages)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     mount_competition(app, settings.workspace / "competition")
     return app
