@@ -86,6 +86,11 @@ def run_path(workspace: Path, name: str) -> Path:
     return runs_dir(workspace) / check_name(name)
 
 
+# Never served by the app: the key that un-blinds a human-evaluation sheet (raters use the app's
+# rating page, so the app must not hand them the answer).
+NOT_SERVED = frozenset({rundir.HUMANEVAL_KEY})
+
+
 def inside(workspace: Path, relative: str) -> Path | None:
     """``workspace/relative`` if it is an existing file inside the workspace, else None.
 
@@ -102,6 +107,8 @@ def inside(workspace: Path, relative: str) -> Path | None:
     if not target.is_relative_to(root) or not target.is_file():
         return None
     if target.relative_to(root).parts[:1] == (STATE,):
+        return None
+    if target.name in NOT_SERVED:
         return None
     return target
 

@@ -71,6 +71,12 @@ def test_export_rate_and_compute_in_the_browser(client: TestClient, ws: Path) ->
     assert h.overall.win == pytest.approx(want) and h.overall.n_ratings == 3
     assert 'id="humaneval-overall"' in client.get("/runs/sft/humaneval").text
 
+    # the app never hands out the key: not in the run page's files, not by URL
+    assert (run / rundir.HUMANEVAL_KEY).is_file()
+    assert rundir.HUMANEVAL_KEY not in client.get("/runs/sft").text
+    assert client.get(f"/files/runs/sft/{rundir.HUMANEVAL_KEY}").status_code == 404
+    assert client.get(f"/files/runs/sft/{rundir.HUMANEVAL}").status_code == 200
+
 
 def test_the_rating_page_escapes_the_prompt(client: TestClient, ws: Path) -> None:
     from tuneproof.evaluate.humaneval_files import export_sheet

@@ -180,7 +180,9 @@ def run_page(ws: Path, name: str) -> RunPage:
     page.reproduce = reproduce_command(ws, name, page.manifest)
     if run_dir.is_dir():
         page.files = sorted(
-            p.name for p in run_dir.iterdir() if p.is_file() and not p.name.startswith(".")
+            p.name
+            for p in run_dir.iterdir()
+            if p.is_file() and not p.name.startswith(".") and p.name not in workspace.NOT_SERVED
         )
         if (run_dir / "report.html").is_file():
             page.report_url = f"/files/{workspace.RUNS}/{name}/report.html"
