@@ -13,7 +13,15 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.routing import Match
 
 import tuneproof
-from tuneproof.web import api, humaneval, learn_args, learn_concepts, learn_strategy, pages
+from tuneproof.web import (
+    api,
+    humaneval,
+    learn_args,
+    learn_concepts,
+    learn_strategy,
+    pages,
+    review,
+)
 from tuneproof.web.render import page
 from tuneproof.web.security import LOCAL_HOSTS, PAGE_CSP, Settings, guard
 
@@ -89,6 +97,7 @@ def create_app(
     app.include_router(learn_args.router)
     app.include_router(learn_concepts.router)
     app.include_router(pages.router)
+    app.include_router(review.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     mount_competition(app, settings.workspace / "competition")
     return app
