@@ -141,6 +141,19 @@ def test_a_bad_review_names_file_row_and_field_and_writes_nothing(queue, edit, e
     assert not [p for p in queue.tmp.iterdir() if p.name.startswith(".reviewed")]
 
 
+def test_the_output_never_replaces_the_data_or_a_foreign_folder(queue):
+    result = runner.invoke(app, ["data", "apply-review", str(queue.review), "-o",
+                                 str(queue.train.parent)])  # fmt: skip
+    assert "which the review reads" in user_error(result)
+    assert queue.train.is_file()
+    other = queue.tmp / "other"
+    other.mkdir()
+    (other / "keep.txt").write_text("x")
+    result = runner.invoke(app, ["data", "apply-review", str(queue.review), "-o", str(other)])
+    assert "is not a dataset" in user_error(result)
+    assert (other / "keep.txt").is_file()
+
+
 def test_review_needs_its_manifest(queue):
     queue.review.with_suffix(".json").unlink()
     result = runner.invoke(app, ["data", "apply-review", str(queue.review), "-o", "x"])

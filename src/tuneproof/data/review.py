@@ -133,6 +133,23 @@ def _write_table(df: pd.DataFrame, path: Path) -> None:
         df.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
 
 
+def _check_output(output: Path, inputs: Sequence[Path]) -> None:
+    """The output folder is replaced whole: never one holding the data or the review, and
+    never an existing folder apply-review did not write."""
+    out = output.resolve()
+    for f in inputs:
+        if f.resolve().is_relative_to(out):
+            raise UserError(
+                f"-o {output}: holds {f}, which the review reads; write the corrected dataset "
+                "to a new folder"
+            )
+    if output.exists() and not (output / rundir.ReviewApplied.FILE).is_file():
+        raise UserError(
+            f"-o {output}: exists and is not a dataset `data apply-review` wrote (no "
+            f"{rundir.ReviewApplied.FILE}); choose a new folder"
+        )
+
+
 def apply_review(review: str | Path, output: str | Path) -> AppliedReview:
     """Write the dataset with the accepted suggestions applied into ``output`` (a new folder,
     swapped in whole); validates every row first, so a bad review writes nothing."""
@@ -152,6 +169,7 @@ def apply_review(review: str | Path, output: str | Path) -> AppliedReview:
         f: {rid: i for i, rid in enumerate(row_ids(df, manifest.id_column, str(f)))}
         for f, df in files.items()
     }
+    _check_output(output, [*files, review])
     text_col, label_col = manifest.text_column, manifest.label_column
     changes: list[rundir.ReviewChange] = []
     counts = {"accept": 0, "reject": 0, "": 0}
