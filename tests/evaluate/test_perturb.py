@@ -97,7 +97,7 @@ def test_keyboard_layouts_differ_where_the_keyboards_do():
 @pytest.mark.parametrize(
     ("text", "lang", "expected"),
     [
-        ("rund 1000 km", "de", "rund 1.000 km"),
+        ("rund 12000 km", "de", "rund 12.000 km"),
         ("il coûte 25000 euros", "fr", "il coûte 25\u00a0000 euros"),
         ("over 1500000 copies", "en", "over 1,500,000 copies"),
         ("1,000 people", "en", "1000 people"),
@@ -105,6 +105,8 @@ def test_keyboard_layouts_differ_where_the_keyboards_do():
         ("I read it two times", "en", "I read it 2 times"),
         ("87 Tage, 3 mal", "de", "87 Tage, drei mal"),
         ("wel drie keer", "nl", "wel 3 keer"),
+        ("Mitte der 1980er Jahre, 87 Tage", "de", None),  # 1980er is a word, 87 no word
+        ("l'édition de 1637, vraiment", "fr", None),  # a year is never grouped
         ("no numbers here", "en", None),
     ],
 )

@@ -224,11 +224,17 @@ NUMBER_WORDS: dict[str, tuple[str, ...]] = {  # 2..10
     "nl": ("twee", "drie", "vier", "vijf", "zes", "zeven", "acht", "negen", "tien"),
     "de": ("zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht", "neun", "zehn"),
 }
-_PLAIN = re.compile(r"(?<![\d.,\u00a0\u202f])\d{4,9}(?![\d]|[.,]\d)")
+_PLAIN = re.compile(r"(?<![\w.,\u00a0\u202f])\d{4,9}(?!\w|[.,]\d)")
+YEARS = range(1000, 2101)  # 4-digit numbers read as years are never grouped ("1980er", "1637")
 
 
 def _grouped(sep: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![\d.,])\d{{1,3}}(?:{re.escape(sep)}\d{{3}})+(?![\d]|[.,]\d)")
+    return re.compile(rf"(?<![\w.,])\d{{1,3}}(?:{re.escape(sep)}\d{{3}})+(?!\w|[.,]\d)")
+
+
+def _group_unless_year(m: re.Match[str], sep: str) -> str:
+    digits = m.group()
+    return digits if len(digits) == 4 and int(digits) in YEARS else _group(digits, sep)
 
 
 def _group(digits: str, sep: str) -> str:
@@ -238,10 +244,11 @@ def _group(digits: str, sep: str) -> str:
 
 
 def number_formats(text: str, lang: str) -> str | None:
-    """Integers of 4+ digits get the language's thousands separator (grouped ones lose it);
+    """Integers of 4+ digits (not years) get the language's thousands separator (grouped ones
+    lose it);
     without such a number, the number words two..ten become digits, or digits 2..10 words."""
     sep = THOUSANDS.get(lang, ",")
-    out = _PLAIN.sub(lambda m: _group(m.group(), sep), text)
+    out = _PLAIN.sub(lambda m: _group_unless_year(m, sep), text)
     out = _grouped(sep).sub(lambda m: m.group().replace(sep, ""), out) if out == text else out
     if out != text:
         return out
