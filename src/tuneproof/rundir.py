@@ -50,6 +50,7 @@ HUMANEVAL_KEY = "humaneval_key.json"
 SLICES_FOUND = "slices_found.json"
 BASELINES = "baselines.json"
 SWEEP = "sweep.json"
+SUITE_RESULTS = "suite.json"
 
 PRODUCERS: dict[str, str] = {
     CONFIG: "tuneproof train CONFIG -o RUN",
@@ -72,6 +73,7 @@ PRODUCERS: dict[str, str] = {
     SLICES_FOUND: "tuneproof slices find RUN",
     BASELINES: "tuneproof baseline RUN",
     SWEEP: "tuneproof sweep CONFIG -o SWEEP",
+    SUITE_RESULTS: "tuneproof eval RUN --suite SUITE.jsonl",
 }
 
 
@@ -447,6 +449,9 @@ class Finding(_Record):
     related: list[RelatedRow] = Field(default_factory=list)
     score: float | None = None
     detail: str = ""
+    #: label_issue: the given label and the one the out-of-fold model suggests
+    label: str | None = None
+    suggested: str | None = None
 
 
 class ChecksSummary(_Record):
@@ -503,6 +508,13 @@ class StressExample(BaseModel):
     pred_after: Any = None
 
 
+class StressLanguage(_Record):
+    applicable: int
+    failures: int
+    failure_rate: float
+    failure_ci: tuple[float, float]
+
+
 class StressTest(_Record):
     name: str
     kind: str = ""
@@ -513,6 +525,8 @@ class StressTest(_Record):
     flipped: int | None = None
     mean_abs_shift: float | None = None
     examples: list[StressExample] = Field(default_factory=list)
+    failure_ci: tuple[float, float] | None = None  # 95 % Wilson interval
+    by_language: dict[str, StressLanguage] = Field(default_factory=dict)
 
 
 class Stress(RunFile):
@@ -525,6 +539,175 @@ class Stress(RunFile):
     n_rows: int | None = None
     seed: int | None = None
     tests: list[StressTest] = Field(default_factory=list)
+
+
+# --- regression suites (`stress --save-suite`, `eval --suite`) --------------------------------
+
+
+class SuiteCase(_Record):
+    """One line of a regression suite: a stress case that failed, to be replayed on any run.
+
+    ``kind`` is the rule (invariance: the prediction of ``edited`` must equal that of
+    ``original``; directional: the probability of the original's predicted label must drop);
+    ``pred_*``/``p_*`` are what the run that saved it predicted, for reference only.
+    """
+
+    VERSION: ClassVar[int] = 1
+
+    version: int = 1
+    id: str  # "<row>~<test>": unique in a suite, how results are matched across runs
+    row: str
+    test: str
+    kind: Literal["invariance", "directional"]
+    lang: str | None = None
+    source: str | None = None
+    original: str
+    edited: str
+    gold: str | None = None
+    pred_before: str | None = None
+    p_before: float | None = None
+    pred_after: str | None = None
+    p_after: float | None = None
+    run: str | None = None
+
+
+class SuiteOutcome(_Record):
+    id: str
+    test: str
+    kind: str
+    lang: str | None = None
+    passed: bool
+    pred_original: str
+    pred_edited: str
+    p_original: float  # probability of pred_original, on the original and the edited text
+    p_edited: float
+
+
+class SuiteResults(RunFile):
+    """``suite.json``: a regression suite replayed on the run (``tuneproof eval RUN --suite``)."""
+
+    FILE: ClassVar[str] = SUITE_RESULTS
+
+    suite: str
+    suite_sha256: str
+    n_cases: int
+    passed: int
+    failed: int
+    cases: list[SuiteOutcome] = Field(default_factory=list)
+
+
+def read_suite(path: str | Path) -> list[SuiteCase]:
+    """A suite file: one :class:`SuiteCase` per line; a bad line is a UserError naming it."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(
+            f"{path}: not found; write one with `tuneproof stress RUN --save-suite {path}`"
+        )
+    cases: list[SuiteCase] = []
+    seen: set[str] = set()
+    with path.open(encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise UserError(f"{path}: line {lineno} is not valid JSON ({err.msg})") from None
+            if not isinstance(raw, dict):
+                raise UserError(f"{path}: line {lineno}: expected a JSON object (a suite case)")
+            version = raw.get("version", 1)
+            if not isinstance(version, int) or version > SuiteCase.VERSION:
+                raise UserError(
+                    f"{path}: line {lineno}: suite version {version!r} is newer than this "
+                    f"tuneproof reads (up to {SuiteCase.VERSION}); upgrade tuneproof"
+                )
+            try:
+                case = SuiteCase.model_validate(raw)
+            except ValidationError as err:
+                e = err.errors()[0]
+                where = ".".join(str(p) for p in e["loc"]) or "(row)"
+                raise UserError(
+                    f"{path}: line {lineno}: {where}: {e['msg']}; re-save the suite with "
+                    "`tuneproof stress RUN --save-suite FILE`"
+                ) from None
+            if case.id in seen:
+                raise UserError(f"{path}: line {lineno}: case id '{case.id}' appears twice")
+            seen.add(case.id)
+            cases.append(case)
+    if not cases:
+        raise UserError(f"{path}: no cases; the suite is empty")
+    return cases
+
+
+def write_suite(path: str | Path, cases: Iterable[SuiteCase]) -> Path:
+    return io.write_jsonl(Path(path), [c.model_dump(mode="json", exclude_none=True) for c in cases])
+
+
+# --- label review (`check --review`, `data apply-review`) -------------------------------------
+
+REVIEW_COLUMNS = ("split", "row", "text", "label", "suggested", "score", "evidence", "decision")
+REVIEW_DECISIONS = ("accept", "reject", "")
+
+
+class ReviewRow(_Record):
+    """One suspected label issue in a review file (CSV, columns :data:`REVIEW_COLUMNS`).
+
+    A reviewer sets ``decision`` to ``accept`` (the row's label becomes ``suggested``), ``reject``
+    (the label stays) or leaves it empty (undecided, unchanged). ``text`` and ``label`` are the
+    row as the check saw it: applying a review refuses a row whose data changed since.
+    """
+
+    split: str
+    row: str
+    text: str
+    label: str
+    suggested: str
+    score: float
+    evidence: str = ""
+    decision: Literal["accept", "reject", ""] = ""
+
+
+class ReviewSource(_Record):
+    """Where each split of a review came from (``<review>.json`` beside the CSV)."""
+
+    path: str
+    sha256: str
+    rows: int
+
+
+class ReviewManifest(RunFile):
+    """``<review>.json``: the files and columns the review's rows refer to, so applying it
+    finds the data and knows it has not changed."""
+
+    FILE: ClassVar[str] = "review.json"
+
+    text_column: str
+    label_column: str
+    id_column: str | None = None
+    sources: dict[str, ReviewSource] = Field(default_factory=dict)
+
+
+class ReviewChange(_Record):
+    split: str
+    row: str
+    text: str
+    label_before: str
+    label_after: str
+    score: float | None = None
+
+
+class ReviewApplied(RunFile):
+    """``changelog.json`` of a dataset written by ``tuneproof data apply-review``."""
+
+    FILE: ClassVar[str] = "changelog.json"
+
+    review: str
+    review_sha256: str
+    accepted: int
+    rejected: int
+    undecided: int
+    files: dict[str, ReviewSource] = Field(default_factory=dict)  # the written files
+    changes: list[ReviewChange] = Field(default_factory=list)
 
 
 # --- lint.json ---------------------------------------------------------------------------------

@@ -53,9 +53,12 @@ class Finding:
     related: tuple[Related, ...] = ()
     score: float = 0.0
     detail: str = ""
+    # label_issue: the row's given label and the label the model suggests (the review queue)
+    label: str | None = None
+    suggested: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "check": self.check,
             "severity": self.severity,
             "split": self.split,
@@ -64,6 +67,9 @@ class Finding:
             "score": round(float(self.score), 4),
             "detail": self.detail,
         }
+        if self.suggested is not None:
+            out |= {"label": self.label, "suggested": self.suggested}
+        return out
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,8 @@ def run(ctx: CheckContext) -> list[Finding]:
                 score=score,
                 detail=f"given label '{given}', suggested '{suggested}' (out-of-fold "
                 f"p={probs[k].max():.2f} vs {probs[k][y[k]]:.2f} for the given label)",
+                label=given,
+                suggested=suggested,
             )
         )
     n_flagged = len(findings)

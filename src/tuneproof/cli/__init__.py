@@ -17,6 +17,7 @@ import typer
 from tuneproof.cli import (
     check,
     compete,
+    data,
     evaluate,
     export,
     humaneval,
@@ -47,6 +48,7 @@ app = typer.Typer(
 for module in (
     run,
     check,
+    data,
     plan,
     evaluate,
     slices,

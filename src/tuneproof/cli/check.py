@@ -71,6 +71,14 @@ def check(
             "--set", help="override a config value, e.g. checks.skip=[leakage] (repeatable)"
         ),
     ] = None,
+    review: Annotated[
+        Path | None,
+        typer.Option(
+            help="write the suspected label issues as a review queue (CSV: split, row, text, "
+            "label, suggested, score, evidence, decision); apply it with "
+            "`tuneproof data apply-review`"
+        ),
+    ] = None,
 ) -> None:
     """Find duplicates, train→test leakage, label problems, length, language, script and encoding
     issues; write checks.json + checks.md and print a summary.
@@ -78,13 +86,19 @@ def check(
     Give a run config, or files and columns. Checks: leakage, exact_duplicate, near_duplicate,
     label_conflict, label_issue, class_imbalance, empty_text, length_outlier, language_mix,
     script_mix, encoding_noise (docs/checks.md).
-    Example: `tuneproof check --train train.csv --test test.csv --text sentence --fail-on error`
+    Example: `tuneproof check --train train.csv --test test.csv --text sentence --fail-on error`;
+    `tuneproof check run.yaml --review review.csv` (set decision to accept/reject, then
+    `tuneproof data apply-review review.csv -o data-reviewed`)
     """
     from tuneproof import io
     from tuneproof.checks import CheckOptions, check_data, summary_table, write_report
     from tuneproof.checks.api import selected_checks, validate_columns
 
     io.ensure_writable(output)  # before any data is loaded
+    if review is not None:
+        if review.suffix.lower() != ".csv":
+            raise UserError(f"--review {review}: the review queue is a CSV file; name it *.csv")
+        io.ensure_writable(review.parent, what="--review")
     selected_checks(CheckOptions(skip=tuple(skip or ())))  # bad --skip names fail first
     files = {"train": train, "validation": validation, "test": test}
     if config is not None and any(files.values()):
@@ -120,12 +134,36 @@ def check(
     json_path, md_path = write_report(report, output)
     console.print(summary_table(report))
     console.print(f"wrote [bold]{json_path}[/] and [bold]{md_path}[/]")
+    if review is not None:
+        _write_review(review, report, inputs)
     level: Severity | None = inputs.fail_on
     if fail_on is not None:
         level = "error" if fail_on == FailOn.error else "warning"
     if level is not None and report.reaches(level):
         err_console.print(f"[bold red]checks failed[/]: findings at '{level}' or worse (--fail-on)")
         raise typer.Exit(1)
+
+
+def _write_review(path: Path, report: Any, inputs: _Inputs) -> None:
+    from tuneproof.checks.review import review_manifest, review_rows
+    from tuneproof.data.review import write_review
+
+    if inputs.label is None:
+        raise UserError(f"--review {path}: the label checks did not run (no label column)")
+    if "label_issue" not in report.checks_run:
+        raise UserError(f"--review {path}: the label_issue check was skipped; do not skip it")
+    rows = review_rows(
+        report, inputs.splits, text_column=inputs.text, label_column=inputs.label,
+        id_column=inputs.id,
+    )  # fmt: skip
+    manifest = review_manifest(
+        inputs.sources, text_column=inputs.text, label_column=inputs.label, id_column=inputs.id
+    )
+    csv_path, json_path = write_review(path, rows, manifest)
+    console.print(
+        f"wrote [bold]{csv_path}[/] ({len(rows)} suspected labels; set decision to accept or "
+        f"reject) and {json_path}; then `tuneproof data apply-review {csv_path} -o DIR`"
+    )
 
 
 @dataclass

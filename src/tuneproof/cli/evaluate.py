@@ -61,6 +61,13 @@ def eval_cmd(
     ] = None,
     resamples: Annotated[int, typer.Option(min=100, help="bootstrap resamples")] = 1000,
     seed: Annotated[int | None, typer.Option(help="[default: the run's training seed]")] = None,
+    suite: Annotated[
+        Path | None,
+        typer.Option(
+            help="replay a regression suite (from `stress --save-suite`) instead: each case's "
+            "original and edited text, judged by its rule; writes suite.json"
+        ),
+    ] = None,
 ) -> None:
     """Evaluate a run by slice: language, script, code-switching, length, negation, columns.
 
@@ -68,8 +75,28 @@ def eval_cmd(
     language, another source) is a named out-of-distribution result beside it, never pooled.
     Writes predictions.jsonl (slice tags per row), metrics.json (per-slice metrics with 95 %
     bootstrap intervals, failure categories) and slices.md in the run directory.
-    Example: `tuneproof eval runs/demo --data fr.csv --data de.csv --lang-column lang`
+    Example: `tuneproof eval runs/demo --data fr.csv --data de.csv --lang-column lang`;
+    `tuneproof eval runs/new --suite suite.jsonl` replays a suite (then `compare` lists the
+    cases fixed and newly broken).
     """
+    if suite is not None:
+        if data:
+            from tuneproof.errors import UserError
+
+            raise UserError("--suite replays a suite on its own; run `eval --data` separately")
+        from tuneproof.evaluate.suite import run_suite
+
+        res = run_suite(run_dir, suite, batch_size=batch_size, console=err_console)
+        by_test: dict[str, list[int]] = {}
+        for c in res.cases:
+            by_test.setdefault(c.test, [0, 0])[0 if c.passed else 1] += 1
+        table = Table("test", "passed", "failed", title=f"suite {suite}: {res.n_cases} cases",
+                      title_justify="left")  # fmt: skip
+        for test, (ok, bad) in by_test.items():
+            table.add_row(test, f"{ok:,}", f"{bad:,}")
+        console.print(table)
+        console.print(f"{res.passed} passed, {res.failed} failed; wrote {run_dir / 'suite.json'}")
+        return
     from tuneproof.evaluate.run import evaluate_run
 
     result = evaluate_run(
@@ -285,6 +312,25 @@ def print_comparison(c: Comparison) -> None:
         + (f" ({', '.join(s.key for s in reg)})" if reg else "")
         + f", {len(imp)} improved, {len(c.slices) - len(reg) - len(imp)} no evidence"
     )
+    print_suite(c)
+
+
+def print_suite(c: Comparison) -> None:
+    """The regression suite both runs replayed: cases A fixed and cases A newly broke."""
+    d = c.suite
+    if d is None:
+        return
+    if d.note:
+        console.print(f"suite: [yellow]{d.note}[/]")
+        return
+    console.print(
+        f"suite {d.suite} ({d.n_common} cases): [green]{len(d.fixed)} fixed[/], "
+        f"[bold red]{len(d.broken)} newly broken[/], {d.still_failing} still failing"
+    )
+    for label, ids in (("fixed", d.fixed), ("newly broken", d.broken)):
+        if ids:
+            more = f" (+{len(ids) - 10} more)" if len(ids) > 10 else ""
+            console.print(f"  {label}: {', '.join(ids[:10])}{more}")
 
 
 def print_comparisons(results: list[Comparison]) -> None:
@@ -335,6 +381,7 @@ def print_comparisons(results: list[Comparison]) -> None:
             + (f" ({', '.join(s.key for s in reg)})" if reg else "")
             + f", {len(imp)} improved, {len(c.slices) - len(reg) - len(imp)} no evidence"
         )
+        print_suite(c)
 
 
 def evalplan(
@@ -447,11 +494,20 @@ def stress(
     text_column: Annotated[str | None, typer.Option(help="text column override")] = None,
     label_column: Annotated[str | None, typer.Option(help="label column override")] = None,
     batch_size: Annotated[int | None, typer.Option(min=1)] = None,
+    save_suite: Annotated[
+        Path | None,
+        typer.Option(help="write every failing case here (JSON lines): a regression suite"),
+    ] = None,
 ) -> None:
-    """Behaviour tests from the data: invariance (case, accents, NFD, emoji, names), negation.
+    """Behaviour tests from the data: invariance (case, accents, NFD, emoji, names, and the
+    multilingual edits: transliteration, homoglyphs, code-switching, keyboard typos per layout,
+    number and date formats), negation.
 
-    Reports the failure rate of each test with examples and writes stress.json in the run.
-    Example: `tuneproof stress runs/demo --limit 300`
+    Reports the failure rate of each test with its 95 % Wilson interval, per language, with
+    examples, and writes stress.json in the run.
+    Examples: `tuneproof stress runs/demo --limit 300`,
+    `tuneproof stress runs/demo --data fr.csv --lang-column lang --save-suite suite.jsonl`
+    (then `tuneproof eval runs/other --suite suite.jsonl`)
     """
     from tuneproof.evaluate.stress import run_stress
 
@@ -463,21 +519,34 @@ def stress(
         text_column=text_column,
         label_column=label_column,
         batch_size=batch_size,
+        save_suite=save_suite,
         console=err_console,
     )
     table = Table(
-        "test", "kind", "rows", "failures", "rate", "mean |Δp|", "example",
+        "test", "kind", "rows", "failures", "rate [95% CI]", "by language", "mean |Δp|",
+        "example",
         title=f"stress: {report.n_rows} rows of {report.data.path}",
         title_justify="left",
     )  # fmt: skip
     for t in report.tests:
         rate = "–" if t.failure_rate is None else f"{t.failure_rate:.1%}"
+        if t.failure_ci:
+            rate += f" [{t.failure_ci[0]:.1%}, {t.failure_ci[1]:.1%}]"
+        langs = ", ".join(f"{k} {r.failure_rate:.0%}" for k, r in t.by_language.items())
         shift = "–" if t.mean_abs_shift is None else f"{t.mean_abs_shift:.3f}"
         ex = t.examples[0] if t.examples else None
         shown = f"{ex.pred_before}→{ex.pred_after}: {ex.edited[:50]!r}" if ex else ""
-        table.add_row(t.name, t.kind, f"{t.applicable:,}", f"{t.failures:,}", rate, shift, shown)
+        table.add_row(
+            t.name, t.kind, f"{t.applicable:,}", f"{t.failures:,}", rate, langs, shift, shown
+        )
     console.print(table)
     console.print(f"wrote {Path(run_dir) / 'stress.json'}")
+    if save_suite is not None:
+        n = sum(t.failures for t in report.tests)
+        console.print(
+            f"wrote {save_suite}: {n} failing cases; replay with "
+            f"`tuneproof eval RUN --suite {save_suite}`"
+        )
 
 
 def register(app: typer.Typer) -> None:

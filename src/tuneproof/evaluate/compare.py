@@ -103,6 +103,7 @@ class Comparison:
     slices: list[SliceDelta]
     config_diff: list[ConfigChange] = field(default_factory=list)
     seeds: SeedNote | None = None  # train --seeds on either side: the seed-to-seed spread
+    suite: SuiteDiff | None = None  # both runs replayed one regression suite (eval --suite)
 
     @property
     def regressions(self) -> list[SliceDelta]:
@@ -126,6 +127,7 @@ class Comparison:
             "improved": [s.key for s in self.improvements],
             "config_diff": [{"key": c.key, "a": c.a, "b": c.b} for c in self.config_diff],
             "seeds": self.seeds.to_dict() if self.seeds is not None else None,
+            **({"suite": self.suite.to_dict()} if self.suite else {}),
         }
 
 
@@ -400,6 +402,7 @@ def compare_runs(
         slices=slices,
         config_diff=config_diff(cfg_a, cfg_b),
         seeds=_seed_note_of(a, b),
+        suite=suite_diff(a, b),
     )
 
 
@@ -508,3 +511,45 @@ def seed_note(run: rundir.Metrics, baseline: rundir.Metrics | None) -> SeedNote 
         return None
     spread = max((s.std for s in (a, b) if s is not None and s.std is not None), default=0.0)
     return SeedNote(metric, a, b, va - vb, spread)
+
+
+@dataclass(frozen=True)
+class SuiteDiff:
+    """Cases of one suite on a baseline (B) and a run (A): which A fixed, which it broke."""
+
+    suite: str
+    fixed: list[str]  # failed on B, pass on A
+    broken: list[str]  # passed on B, fail on A
+    still_failing: int
+    n_common: int
+    note: str | None = None  # why the suites could not be paired (different files)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "suite": self.suite,
+            "fixed": self.fixed,
+            "newly_broken": self.broken,
+            "still_failing": self.still_failing,
+            "n_common": self.n_common,
+            "note": self.note,
+        }
+
+
+def suite_diff(run_a: str | Path, run_b: str | Path) -> SuiteDiff | None:
+    """Pair both runs' ``suite.json`` case by case; None when either run has not replayed one."""
+    a = rundir.read_optional(run_a, rundir.SuiteResults)
+    b = rundir.read_optional(run_b, rundir.SuiteResults)
+    if a is None or b is None:
+        return None
+    if a.suite_sha256 != b.suite_sha256:
+        return SuiteDiff(
+            a.suite, [], [], 0, 0,
+            note=f"the runs replayed different suites ({a.suite} vs {b.suite}); replay one "
+            "suite on both with `tuneproof eval RUN --suite FILE`",
+        )  # fmt: skip
+    on_b = {c.id: c.passed for c in b.cases}
+    common = [c for c in a.cases if c.id in on_b]
+    fixed = [c.id for c in common if c.passed and not on_b[c.id]]
+    broken = [c.id for c in common if not c.passed and on_b[c.id]]
+    still = sum(1 for c in common if not c.passed and not on_b[c.id])
+    return SuiteDiff(a.suite, fixed, broken, still, len(common))

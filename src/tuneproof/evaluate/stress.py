@@ -4,14 +4,19 @@ Each test edits a sample of rows (Ribeiro et al. 2020, "Beyond Accuracy: Behavio
 Models with CheckList") and compares the model's prediction before and after:
 
 - **invariance** (the edit keeps the meaning, the label must not change): casing, whitespace,
-  final punctuation, diacritics stripped, Unicode NFD ↔ NFC, a neutral emoji added, a person or
-  place name swapped for another. Failure: the predicted label changes.
+  final punctuation, Unicode NFD ↔ NFC, a neutral emoji added, a person or place name swapped
+  for another, and the multilingual edits of :mod:`tuneproof.evaluate.perturb`: diacritics
+  stripped the way the language does it, non-Latin scripts transliterated, homoglyph script
+  swaps, code-switching (a phrase in another language), keyboard typos of the language's layout,
+  number and date formats. Failure: the predicted label changes.
 - **directional** (the edit should move the prediction): a negation inserted after the first
   copula ("was" → "was not", "est" → "n'est pas", ...). Failure: the probability of the
   originally predicted label does not drop.
 
 A test applies only to rows it can edit (no diacritics: nothing to strip), and reports its
-failure rate over those rows with examples. All edits run in one batched prediction pass.
+failure rate over those rows with a 95 % Wilson interval, per language, and examples. All edits run in one
+batched prediction pass. Every failing case can be kept as a regression suite (``--save-suite``,
+one :class:`tuneproof.rundir.SuiteCase` per line) that ``tuneproof eval RUN --suite`` replays.
 Sequence-classification runs only: the tests compare labels and probabilities.
 """
 
@@ -30,6 +35,7 @@ import pandas as pd
 from tuneproof import rundir
 from tuneproof.data.load import SourceInfo, require_columns
 from tuneproof.errors import UserError
+from tuneproof.evaluate import perturb
 from tuneproof.evaluate.predict import (
     EvalData,
     batch_progress,
@@ -40,6 +46,7 @@ from tuneproof.evaluate.predict import (
     read_eval_files,
 )
 from tuneproof.evaluate.slices import DEFAULT_LANGUAGES, detect_languages, has_negation
+from tuneproof.stats import wilson
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -91,12 +98,6 @@ def _punctuation(text: str, lang: str) -> str | None:
             out = out[:-1]
         return out.rstrip() or None
     return stripped + "."
-
-
-def _diacritics(text: str, lang: str) -> str | None:
-    nfd = unicodedata.normalize("NFD", text)
-    out = unicodedata.normalize("NFC", "".join(c for c in nfd if unicodedata.category(c) != "Mn"))
-    return out if out != unicodedata.normalize("NFC", text) else None
 
 
 def _nfd(text: str, lang: str) -> str | None:
@@ -166,10 +167,16 @@ TESTS: tuple[StressTest, ...] = (
     StressTest("casing", "invariance", "text upper-cased (lower-cased if all caps)", _casing),
     StressTest("whitespace", "invariance", "spaces doubled, leading and trailing space", _whitespace),
     StressTest("punctuation", "invariance", "final punctuation removed (or a period added)", _punctuation),
-    StressTest("diacritics", "invariance", "diacritics stripped (é → e)", _diacritics),
+    StressTest("diacritics", "invariance", "diacritics stripped as the language does (é → e; German ä → ae, ß → ss)", perturb.strip_diacritics),
     StressTest("nfd_nfc", "invariance", "Unicode NFD instead of NFC (or back)", _nfd),
     StressTest("emoji", "invariance", "a neutral emoji appended", _emoji),
     StressTest("named_entities", "invariance", "a person or place name swapped for another", _entities),
+    StressTest("transliteration", "invariance", "letters of non-Latin scripts romanised (anyascii: Привет → Privet)", perturb.transliterate),
+    StressTest("homoglyphs", "invariance", "a letter in one word of ten swapped for its Cyrillic/Greek (or Latin) look-alike", perturb.homoglyphs),
+    StressTest("code_switch", "invariance", "a phrase replaced by its English (French in English text) counterpart from the lexicon", perturb.code_switch),
+    StressTest("keyboard_typos", "invariance", "a letter in one word of twenty replaced by a neighbouring key (QWERTY, AZERTY fr, QWERTZ de)", perturb.keyboard_typos),
+    StressTest("number_format", "invariance", "numbers in the language's other format (1000 → 1.000 de / 1 000 fr; two → 2)", perturb.number_formats),
+    StressTest("date_format", "invariance", "a date in another format (12.03.2020 → 12. März 2020; written → ISO)", perturb.date_formats),
     StressTest("negation", "directional", "negation inserted after the first copula; the original label's probability must drop", _negation),
 )  # fmt: skip
 
@@ -183,6 +190,16 @@ class StressExample:
     pred_after: str
     p_before: float  # probability of the original prediction, before and after
     p_after: float
+    lang: str | None = None
+    gold: str | None = None
+
+
+@dataclass(frozen=True)
+class LanguageRate:
+    applicable: int
+    failures: int
+    failure_rate: float
+    failure_ci: tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -196,9 +213,19 @@ class StressResult:
     flipped: int  # predicted label changed (for directional tests: the expected outcome)
     mean_abs_shift: float | None  # mean |Δp| of the original prediction's label
     examples: list[StressExample] = field(default_factory=list)
+    failure_ci: tuple[float, float] | None = None  # 95 % Wilson interval of the failure rate
+    by_language: dict[str, LanguageRate] = field(default_factory=dict)
+    failed: list[StressExample] = field(default_factory=list, repr=False)  # all, for a suite
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "examples": [asdict(e) for e in self.examples]}
+        out = {k: v for k, v in asdict(self).items() if k != "failed"}
+        out["examples"] = [asdict(e) for e in self.examples]
+        out["failure_ci"] = list(self.failure_ci) if self.failure_ci else None
+        out["by_language"] = {
+            lang: {**asdict(r), "failure_ci": list(r.failure_ci)}
+            for lang, r in self.by_language.items()
+        }
+        return out
 
 
 @dataclass
@@ -220,6 +247,30 @@ class StressReport:
             "tests": [t.to_dict() for t in self.tests],
         }
 
+    def suite_cases(self) -> list[rundir.SuiteCase]:
+        """Every failing case as a regression-suite row (``--save-suite``)."""
+        kinds = {t.name: t.kind for t in TESTS}
+        return [
+            rundir.SuiteCase(
+                id=f"{ex.id}~{t.name}",
+                row=ex.id,
+                test=t.name,
+                kind=kinds.get(t.name, t.kind),
+                lang=ex.lang,
+                source=self.data.path,
+                original=ex.original,
+                edited=ex.edited,
+                gold=ex.gold,
+                pred_before=ex.pred_before,
+                p_before=ex.p_before,
+                pred_after=ex.pred_after,
+                p_after=ex.p_after,
+                run=str(self.run_dir),
+            )
+            for t in self.tests
+            for ex in t.failed
+        ]
+
 
 def sample_positions(n: int, limit: int, seed: int) -> np.ndarray:
     if limit >= n:
@@ -231,39 +282,61 @@ def _p(row: dict[str, Any], label: str) -> float:
     return float((row.get("probabilities") or {}).get(label, 0.0))
 
 
+def case_failed(kind: str, before: dict[str, Any], after: dict[str, Any]) -> bool:
+    """Invariance: the predicted label changed. Directional: the probability of the originally
+    predicted label did not drop. The one rule for stress and for replaying a suite."""
+    label = str(before["pred"])
+    if kind == "invariance":
+        return str(after["pred"]) != label
+    return _p(after, label) >= _p(before, label)
+
+
+def _rate(failures: int, n: int) -> LanguageRate:
+    return LanguageRate(n, failures, failures / n, wilson(failures, n))
+
+
 def evaluate_edits(
     originals: list[dict[str, Any]],
     edited: dict[str, list[tuple[int, str, dict[str, Any]]]],
     texts: list[str],
+    langs: list[str] | None = None,
+    golds: list[str] | None = None,
 ) -> list[StressResult]:
     """Score each test from the original rows and the rows of the edited texts."""
     results = []
     for test in TESTS:
         items = edited.get(test.name, [])
         fails, flips, shifts = 0, 0, []
-        examples: list[StressExample] = []
+        failed: list[StressExample] = []
+        per_lang: dict[str, list[int]] = {}
         for i, new_text, row in items:
             before = originals[i]
             label = str(before["pred"])
             p0, p1 = _p(before, label), _p(row, label)
             flipped = str(row["pred"]) != label
-            failed = flipped if test.kind == "invariance" else p1 >= p0
+            is_fail = case_failed(test.kind, before, row)
             flips += flipped
             shifts.append(abs(p1 - p0))
-            if failed:
+            lang = langs[i] if langs else None
+            if lang:
+                per_lang.setdefault(lang, [0, 0])
+                per_lang[lang][0] += 1
+                per_lang[lang][1] += is_fail
+            if is_fail:
                 fails += 1
-                if len(examples) < N_EXAMPLES:
-                    examples.append(
-                        StressExample(
-                            str(before["id"]),
-                            texts[i],
-                            new_text,
-                            label,
-                            str(row["pred"]),
-                            round(p0, 4),
-                            round(p1, 4),
-                        )
+                failed.append(
+                    StressExample(
+                        str(before["id"]),
+                        texts[i],
+                        new_text,
+                        label,
+                        str(row["pred"]),
+                        round(p0, 4),
+                        round(p1, 4),
+                        lang,
+                        golds[i] if golds else None,
                     )
+                )
         n = len(items)
         results.append(
             StressResult(
@@ -275,7 +348,10 @@ def evaluate_edits(
                 fails / n if n else None,
                 flips,
                 float(np.mean(shifts)) if shifts else None,
-                examples,
+                failed[:N_EXAMPLES],
+                wilson(fails, n) if n else None,
+                {lang: _rate(f, m) for lang, (m, f) in sorted(per_lang.items())},
+                failed,
             )
         )
     return results
@@ -292,11 +368,17 @@ def run_stress(
     batch_size: int | None = None,
     seed: int | None = None,
     write: bool = True,
+    save_suite: str | Path | None = None,
     console: Console | None = None,
 ) -> StressReport:
-    """Run every test on a seeded sample of ``limit`` rows; write ``stress.json`` in the run."""
+    """Run every test on a seeded sample of ``limit`` rows; write ``stress.json`` in the run and,
+    with ``save_suite``, every failing case as a regression suite (JSON lines)."""
     if limit < 1:
         raise UserError(f"--limit {limit}: must be at least 1")
+    if save_suite is not None:
+        from tuneproof import io
+
+        io.ensure_writable(Path(save_suite).parent, what="--save-suite")
     run_dir = Path(run_dir)
     loaded = load_run(run_dir, text_column=text_column, label_column=label_column)
     config = loaded.config
@@ -347,9 +429,17 @@ def run_stress(
     edited: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
     for (name, i, new), row in zip(plan, rows[len(sample) :], strict=True):
         edited.setdefault(name, []).append((i, new, row))
+    label_col = config.data.label_column
+    golds = [str(v) for v in sample[label_col].tolist()] if label_col in sample else None
     report = StressReport(
-        run_dir, data.source, len(sample), seed, evaluate_edits(originals, edited, texts)
+        run_dir,
+        data.source,
+        len(sample),
+        seed,
+        evaluate_edits(originals, edited, texts, langs, golds),
     )
+    if save_suite is not None:
+        rundir.write_suite(save_suite, report.suite_cases())
     if write:
         from tuneproof import track
 

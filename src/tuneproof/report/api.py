@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tuneproof import io, rundir
 from tuneproof.errors import UserError, did_you_mean
+from tuneproof.evaluate.tokenjoin import token_join
 from tuneproof.report.baseline import BaselineComparison, compare_to_baseline
 from tuneproof.report.bundle import RunEvidence, curves, load_evidence, validation_values
 from tuneproof.report.charts import line_chart, slice_chart
@@ -131,6 +132,7 @@ def report_context(
         # key `compare` gives it), so no evaluation is dropped from the table
         "slices": list(m.slices.items()) + [(f"ood:{k}", r.overall) for k, r in m.ood.items()],
         "high_stress": HIGH_STRESS_FAILURE,
+        "tokens": token_join(ev.predictions) if ev.predictions else None,
         "loss_chart": line_chart("loss", loss),
         "metric_chart": line_chart("validation metrics", main_first[:4]),
         "slice_chart": slice_chart(

@@ -23,6 +23,7 @@ from tuneproof.web import (
     learn_strategy,
     learn_tokens,
     pages,
+    review,
 )
 from tuneproof.web.render import page
 from tuneproof.web.security import LOCAL_HOSTS, PAGE_CSP, Settings, guard
@@ -102,6 +103,7 @@ def create_app(
     for learn in (learn_lora, learn_tokens, learn_evalplan):  # the learning modules (#15)
         app.include_router(learn.api)
         app.include_router(learn.pages)
+    app.include_router(review.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     mount_competition(app, settings.workspace / "competition")
     return app

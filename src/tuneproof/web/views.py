@@ -12,6 +12,7 @@ from typing import Any
 
 from tuneproof import rundir, workspace
 from tuneproof.errors import UserError
+from tuneproof.evaluate.tokenjoin import TokenJoin, token_join
 
 MAX_FAILURES = 25
 MAX_FLIPS = 50
@@ -125,6 +126,7 @@ class RunPage:
     slices_found: rundir.SlicesFound | None = None  # `tuneproof slices find`
     baselines: rundir.Baselines | None = None  # `tuneproof baseline`
     warnings: list[str] = field(default_factory=list)  # degenerate-model warnings
+    tokens: TokenJoin | None = None  # accuracy by the tokenizer's fertility / UNK / truncation
 
 
 def _show(value: Any) -> str:
@@ -172,6 +174,7 @@ def run_page(ws: Path, name: str) -> RunPage:
             page.warnings = [
                 str(w) for w in degenerate_warnings(page.metrics, predictions, page.baselines)
             ]
+        page.tokens = token_join(predictions)
         page.n_wrong = len(wrong)
         page.failures = [
             FailureRow(r.source, r.id, r.display_text, _show(r.gold), _show(r.pred))
