@@ -400,6 +400,17 @@ class RunConfig(_Section):
             return {**raw, "strategy": {"kind": "lora", "lora": {"target_modules": "all-linear"}}}
         return raw
 
+    @model_validator(mode="after")
+    def _baselines_for_classification(self) -> RunConfig:
+        """Refuse before training, not after: the baselines only exist for one-label
+        classification (they would fail only once the run had finished)."""
+        if self.baselines and self.task != "sequence-classification":
+            raise ValueError(
+                f"baselines are for task sequence-classification (this config's task is "
+                f"{self.task}); remove the baselines list"
+            )
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 

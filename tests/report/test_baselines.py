@@ -98,3 +98,39 @@ def test_slices_find_cli_writes_slices_found(run_dir: Path) -> None:
     md = (run_dir / "report.md").read_text(encoding="utf-8")
     section = md.split("### Slices found", 1)[1].split("###", 1)[0]
     assert "0 slices tested" in section and "No slice is significantly weaker" in section
+
+
+def test_train_with_baselines_in_the_config_writes_them(
+    eval_bert_dir: Path, report_data: dict[str, Path], tmp_path: Path
+) -> None:
+    """``baselines:`` in the config: train scores them on its own test rows once it has
+    published the run (the path ``tuneproof demo`` takes)."""
+    from tuneproof.config import parse_config
+    from tuneproof.train import run
+
+    from ..conftest import report_config
+
+    raw = report_config(eval_bert_dir, report_data, name="b", seed=1, lr=5e-3, steps=10)
+    raw["checks"] = {"enabled": False}
+    raw["baselines"] = ["majority", "tfidf-lr"]
+    out = tmp_path / "run"
+    run(parse_config(raw), out)
+    rec = rundir.read(out, rundir.Baselines)
+    assert [b.name for b in rec.baselines] == ["majority", "tfidf-lr"]
+    test = _test_rows(out)
+    assert rec.n == len(test)
+    ft = sum(r["gold"] == r["pred"] for r in test) / len(test)
+    assert rec.finetuned == pytest.approx(ft)
+
+
+def test_baselines_on_a_task_without_them_are_refused_before_training() -> None:
+    from tuneproof.config import parse_config
+    from tuneproof.errors import UserError
+
+    raw = {
+        "task": "token-classification",
+        "data": {"train": "t.csv"},
+        "baselines": ["majority"],
+    }
+    with pytest.raises(UserError, match="baselines are for task sequence-classification"):
+        parse_config(raw)

@@ -19,6 +19,9 @@ from tuneproof.config import (
     TrainingConfig,
 )
 
+# "was fine-tuning worth it?": the report opens with the fine-tuned model against the best of these
+DEMO_BASELINES = ("majority", "tfidf-lr", "embed-lr", "zero-shot")
+
 
 def demo_config(strategy: str = "full") -> RunConfig:
     """The configs of examples/polarity-{full,lora}.yaml (a test keeps them equal)."""
@@ -36,6 +39,7 @@ def demo_config(strategy: str = "full") -> RunConfig:
             model=ModelConfig(name="minilm-l6"),
             strategy=StrategyConfig(kind="full"),
             training=TrainingConfig(epochs=3, batch_size=32, learning_rate=5e-5, seed=42),
+            baselines=list(DEMO_BASELINES),
         )
     if strategy == "lora":
         return RunConfig(
@@ -47,6 +51,7 @@ def demo_config(strategy: str = "full") -> RunConfig:
                 lora=LoraSettings(r=8, alpha=16, dropout=0.1, target_modules=["query", "value"]),
             ),
             training=TrainingConfig(epochs=5, batch_size=32, learning_rate=1e-3, seed=42),
+            baselines=list(DEMO_BASELINES),
         )
     from tuneproof.errors import UserError
 
