@@ -34,8 +34,12 @@ def test_the_evidence_is_the_files_parsed_by_their_schema(run_dir: Path) -> None
     assert ev.predictions is not None and len(ev.predictions) == len(rows(run_dir))
     assert ev.plan_md == (run_dir / "plan.md").read_text(encoding="utf-8")
     assert ev.has_model and ev.name == ev.config.name == "run"  # type: ignore[union-attr]
-    # the files the report reads (export/deploy/progress/notes are read by their own sections)
-    other = {rundir.EXPORT, rundir.DEPLOY, rundir.PROGRESS, rundir.NOTES}
+    # the files the report reads; export/deploy/progress/notes, the human evaluation, the slice
+    # finder and the baselines are read by their own sections, a replayed suite by compare; a
+    # sweep and the blinding key are not a run's evidence
+    other = {rundir.EXPORT, rundir.DEPLOY, rundir.PROGRESS, rundir.NOTES, rundir.HUMANEVAL}
+    other |= {rundir.SLICES_FOUND, rundir.BASELINES, rundir.SWEEP, rundir.HUMANEVAL_KEY}
+    other.add(rundir.SUITE_RESULTS)
     absent = {n for n in rundir.PRODUCERS if n not in other and not (run_dir / n).exists()}
     assert {m.name for m in ev.missing} == absent
 
