@@ -173,3 +173,66 @@ def serve(ws: Path) -> Iterator[str]:
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+# --- the browser tests (Playwright on Debian's Chromium): one launcher, one guard -------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+needs_chromium = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="Debian's Chromium is not at /usr/bin/chromium (`make chromium` installs it, as root)",
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, once per test module (no `playwright install`)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+class Guarded:
+    """A fresh browser context whose every request must stay on 127.0.0.1 and whose pages must
+    log no console error (a Content-Security-Policy violation included): ``close`` fails the
+    test otherwise. The one guard every browser test uses, so none can forget a part of it."""
+
+    def __init__(self, browser: Any, *, timeout_ms: int = 30_000, **context_args: Any) -> None:
+        from urllib.parse import urlparse
+
+        self.foreign: list[str] = []
+        self.errors: list[str] = []
+        self.context = browser.new_context(**context_args)
+
+        def route(r: Any) -> None:
+            if urlparse(r.request.url).hostname == "127.0.0.1":
+                r.continue_()
+            else:
+                self.foreign.append(r.request.url)
+                r.abort()
+
+        self.context.route("**/*", route)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.set_default_timeout(timeout_ms)
+
+    def close(self, *, allow: str | None = None) -> None:
+        """Close the context, then fail on any request off 127.0.0.1 or console error (except
+        errors containing ``allow``, for a test that sends bad input on purpose)."""
+        self.context.close()
+        errors = [e for e in self.errors if not (allow and allow in e)]
+        assert self.foreign == [], f"requests off 127.0.0.1: {self.foreign}"
+        assert errors == [], f"console errors: {errors}"

@@ -12,34 +12,19 @@ import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 import yaml
 
 from tuneproof import rundir
 
-from .conftest import PAYLOAD, flip_payload, serve
+from .conftest import DOCS_IMG, PAYLOAD, Guarded, flip_payload, needs_chromium, serve
 
 sync_api = pytest.importorskip("playwright.sync_api")
-expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+expect = sync_api.expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Debian's Chromium is not at /usr/bin/chromium (`make chromium` installs it, as root)",
-)
+IMG = DOCS_IMG
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -51,37 +36,12 @@ def app_url(trained_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser, app_url: str):  # type: ignore[no-untyped-def]
     """A fresh browser context whose every request is checked to stay on 127.0.0.1."""
-    context = browser.new_context(viewport={"width": 1200, "height": 900}, accept_downloads=True)
-    foreign: list[str] = []
-    errors: list[str] = []
-
-    def route(r) -> None:  # type: ignore[no-untyped-def]
-        if urlparse(r.request.url).hostname == "127.0.0.1":
-            r.continue_()
-        else:
-            foreign.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
-    pg = context.new_page()
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.set_default_timeout(30_000)
-    yield pg
-    context.close()
-    assert foreign == [], f"requests off 127.0.0.1: {foreign}"
-    assert errors == [], f"console errors: {errors}"
+    guarded = Guarded(browser, viewport={"width": 1200, "height": 900}, accept_downloads=True)
+    yield guarded.page
+    guarded.close()
 
 
 def _only_our_scripts(pg) -> None:  # type: ignore[no-untyped-def]

@@ -6,33 +6,17 @@ screenshots strategy.png, args.png, concepts.png and learning-path.png in docs/i
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
-from .conftest import serve
+from .conftest import DOCS_IMG, Guarded, needs_chromium, serve
 
 sync_api = pytest.importorskip("playwright.sync_api")
-expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+expect = sync_api.expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+IMG = DOCS_IMG
 SCRIPTS = ["/static/htmx.min.js", "/static/app.js", "/static/learn.js"]
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Debian's Chromium is not at /usr/bin/chromium (`make chromium` installs it, as root)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -41,37 +25,12 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser, app_url: str):  # type: ignore[no-untyped-def]
     """A fresh context (empty localStorage) whose every request must stay on 127.0.0.1."""
-    context = browser.new_context(viewport={"width": 1200, "height": 900})
-    foreign: list[str] = []
-    errors: list[str] = []
-
-    def route(r) -> None:  # type: ignore[no-untyped-def]
-        if urlparse(r.request.url).hostname == "127.0.0.1":
-            r.continue_()
-        else:
-            foreign.append(r.request.url)
-            r.abort()
-
-    context.route("**/*", route)
-    pg = context.new_page()
-    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.set_default_timeout(60_000)
-    yield pg
-    context.close()
-    assert foreign == [], f"requests off 127.0.0.1: {foreign}"
-    assert errors == [], f"console errors: {errors}"
+    guarded = Guarded(browser, timeout_ms=60_000, viewport={"width": 1200, "height": 900})
+    yield guarded.page
+    guarded.close()
 
 
 def _only_our_scripts(pg) -> None:  # type: ignore[no-untyped-def]

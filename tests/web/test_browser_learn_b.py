@@ -7,30 +7,23 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
 from tuneproof.evaluate.plan import load_plan
 
-from .conftest import serve
+from .conftest import DOCS_IMG, Guarded, needs_chromium, serve
 
 sync_api = pytest.importorskip("playwright.sync_api")
-expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+expect = sync_api.expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+IMG = DOCS_IMG
 SLOW = 180_000  # ms: the first LoRA curve builds nine models on a busy 2-core machine
 HINDI = "मैं कल सुबह दिल्ली जाऊँगा और क्षत्रिय परिवार से मिलूँगा।"
 CHINESE = "我们明天早上九点在火车站见面，别迟到。"
 SHOT = "Die Straßenbahnhaltestelle ist geschlossen 🚋 — Съешь ещё этих мягких булок, café naïve"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Debian's Chromium is not at /usr/bin/chromium (`make chromium` installs it, as root)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -41,50 +34,22 @@ def app_url(trained_workspace: Path, tmp_path_factory: pytest.TempPathFactory) -
         yield url
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        yield b
-        b.close()
-
-
-class Watched:
-    """A page whose requests must stay on 127.0.0.1 and which must log no console error; a
-    test that sends bad input on purpose allows the browser's own line about that 422."""
+class Watched(Guarded):
+    """The guarded page; a test that sends bad input on purpose allows the browser's own
+    console line about that 422."""
 
     def __init__(self, browser) -> None:  # type: ignore[no-untyped-def]
-        self.context = browser.new_context(
-            viewport={"width": 1200, "height": 900}, accept_downloads=True
+        super().__init__(
+            browser, timeout_ms=SLOW, viewport={"width": 1200, "height": 900}, accept_downloads=True
         )
-        self.foreign: list[str] = []
-        self.errors: list[str] = []
         self.allow_422 = False
-        self.context.route("**/*", self._route)
-        self.page = self.context.new_page()
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        self.page.set_default_timeout(SLOW)
-
-    def _route(self, r) -> None:  # type: ignore[no-untyped-def]
-        if urlparse(r.request.url).hostname == "127.0.0.1":
-            r.continue_()
-        else:
-            self.foreign.append(r.request.url)
-            r.abort()
-
-    def close(self) -> None:
-        self.context.close()
-        errors = [e for e in self.errors if not (self.allow_422 and "status of 422" in e)]
-        assert self.foreign == [], f"requests off 127.0.0.1: {self.foreign}"
-        assert errors == [], f"console errors: {errors}"
 
 
 @pytest.fixture
 def watched(browser) -> Iterator[Watched]:  # type: ignore[no-untyped-def]
     w = Watched(browser)
     yield w
-    w.close()
+    w.close(allow="status of 422" if w.allow_422 else None)
 
 
 def _scripts(pg) -> list[str]:  # type: ignore[no-untyped-def]

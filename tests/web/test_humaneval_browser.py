@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
@@ -16,25 +15,12 @@ from tuneproof import rundir
 from tuneproof.evaluate.humaneval_files import export_sheet
 
 from ..evaluate.humaneval_fixtures import generation_run
-from .conftest import serve
+from .conftest import Guarded, needs_chromium, serve
 
 sync_api = pytest.importorskip("playwright.sync_api")
-expect, sync_playwright = sync_api.expect, sync_api.sync_playwright
+expect = sync_api.expect
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="Debian's Chromium is not at /usr/bin/chromium (`make chromium` installs it, as root)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture
@@ -45,48 +31,28 @@ def ws(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         yield tmp_path, url
 
 
-def test_a_rater_rates_the_sheet_in_the_browser(ws: tuple[Path, str]) -> None:
+def test_a_rater_rates_the_sheet_in_the_browser(browser, ws: tuple[Path, str]) -> None:  # type: ignore[no-untyped-def]
     root, url = ws
     run = root / "runs" / "sft"
     key = rundir.read(run, rundir.HumanEvalKey)
-    foreign: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        context = browser.new_context()
-
-        def route(r) -> None:  # type: ignore[no-untyped-def]
-            if urlparse(r.request.url).hostname == "127.0.0.1":
-                r.continue_()
-            else:
-                foreign.append(r.request.url)
-                r.abort()
-
-        context.route("**/*", route)
-        pg = context.new_page()
-        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.set_default_timeout(30_000)
-
-        pg.goto(f"{url}/runs/sft")
-        pg.click("#humaneval-link")
-        pg.fill("#rater", "dana")
-        pg.click("#start")
-        clicks = ["#choose-a", "#choose-b", "#choose-tie", "#choose-a"]
-        for k, button in enumerate(clicks):
-            expect(pg.locator("#item-id")).to_have_text(key.items[k].item_id)
-            expect(pg.locator("#prompt")).not_to_be_empty()
-            pg.click(button)
-        expect(pg.locator("#all-done")).to_be_visible()
-        pg.click("#compute")
-        expect(pg.locator("#humaneval-overall")).to_be_visible()
-        srcs = pg.eval_on_selector_all("script", "els => els.map(e => e.getAttribute('src'))")
-        assert srcs == ["/static/htmx.min.js", "/static/app.js"]
-        assert "row-secret" not in pg.content()
-        context.close()
-        browser.close()
-    assert foreign == [], f"requests off 127.0.0.1: {foreign}"
-    assert errors == [], f"console errors: {errors}"
+    guarded = Guarded(browser)
+    pg = guarded.page
+    pg.goto(f"{url}/runs/sft")
+    pg.click("#humaneval-link")
+    pg.fill("#rater", "dana")
+    pg.click("#start")
+    clicks = ["#choose-a", "#choose-b", "#choose-tie", "#choose-a"]
+    for k, button in enumerate(clicks):
+        expect(pg.locator("#item-id")).to_have_text(key.items[k].item_id)
+        expect(pg.locator("#prompt")).not_to_be_empty()
+        pg.click(button)
+    expect(pg.locator("#all-done")).to_be_visible()
+    pg.click("#compute")
+    expect(pg.locator("#humaneval-overall")).to_be_visible()
+    srcs = pg.eval_on_selector_all("script", "els => els.map(e => e.getAttribute('src'))")
+    assert srcs == ["/static/htmx.min.js", "/static/app.js"]
+    assert "row-secret" not in pg.content()
+    guarded.close()
     saved = list(csv.DictReader((run / "humaneval" / "ratings" / "dana.csv").open()))
     assert [r["choice"] for r in saved] == ["a", "b", "tie", "a"]
     h = rundir.read(run, rundir.HumanEval)
