@@ -1,14 +1,20 @@
-"""Summarization and instruction tuning (SFT) of a causal LM with its chat template.
+"""Summarization and instruction tuning (SFT) of a causal LM with its chat template, on trl.
 
 Each row becomes a chat: the user's message (the input, through ``data.prompt_template``) and
-the assistant's reply (the output). The loss is on the reply's tokens only: the prompt's labels
-are -100, so the model learns to answer, not to repeat the question. Evaluation generates a
-reply greedily for each prompt and scores it with ROUGE-1/2/L against the reference (the mean of
-per-row scores) and with sacrebleu's corpus BLEU, chrF and TER (``tuneproof.text.generation``).
+the assistant's reply (the output). Training is trl's ``SFTTrainer`` (built by
+:meth:`Summarization.build_trainer` on the run's resolved TrainingArguments) on a
+prompt-completion dataset: conversational (``prompt`` = the chat up to the reply, ``completion``
+= the assistant's turn, rendered by the model's chat template inside trl) when the tokenizer has
+a chat template, plain strings in a documented layout otherwise. ``completion_only_loss`` puts
+the loss on the reply's tokens only (trl sets the prompt's labels to -100), so the model learns
+to answer, not to repeat the question. Packing (trl's best-fit-decreasing, which trains
+padding-free) is used when ``data.packing`` is on and the model runs a flash-attention kernel:
+with eager or SDPA attention the flattened batch would let each example attend to its
+neighbours, so such runs pad per batch instead.
 
-The plain ``Trainer`` does all of this with one collator (``DataCollatorForSeq2Seq`` pads labels
-with -100); trl's ``SFTTrainer`` would replace the Trainer the run builds, which the task adapter
-shape does not allow, and it would add a dependency for the same masking.
+Evaluation generates a reply greedily for each prompt and scores it with ROUGE-1/2/L against the
+reference (the mean of per-row scores) and with sacrebleu's corpus BLEU, chrF and TER
+(``tuneproof.text.generation``).
 """
 
 from __future__ import annotations
@@ -143,32 +149,52 @@ def render(tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]]) -
     return prompt + FALLBACK_ASSISTANT, messages[-1]["content"] + (tokenizer.eos_token or "")
 
 
-def encode_pair(
+def count_tokens(
     tokenizer: PreTrainedTokenizerBase, prompt: str, reply: str, max_length: int, where: str
-) -> tuple[list[int], list[int], TokenCount]:
-    """input_ids and labels (-100 on the prompt), cut at ``max_length``, and the token count
-    (prompt first, reply second: only the reply is ever cut).
+) -> TokenCount:
+    """The row's token count as trl's ``SFTTrainer`` builds it (prompt first, reply second:
+    only the reply is ever cut, at ``max_length``).
 
-    Prompt and reply are tokenised separately so the boundary is exact (a BPE merge across it
-    would blur which tokens are the reply's).
+    trl tokenises the prompt and prompt + reply and starts the completion where the two
+    diverge (``common_prefix_length``); a prompt that fills ``max_length`` would leave no reply
+    token, which trl drops silently, so it is refused here, naming the row.
     """
+    from trl.data_utils import common_prefix_length
+
     p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
-    r = tokenizer(reply, add_special_tokens=False)["input_ids"]
-    if len(p) >= max_length:
+    full = tokenizer(prompt + reply, add_special_tokens=False)["input_ids"]
+    first = common_prefix_length(p, full)
+    if first >= max_length:
         raise UserError(
-            f"{where}: the prompt alone is {len(p)} tokens, data.max_length is {max_length}, so "
+            f"{where}: the prompt alone is {first} tokens, data.max_length is {max_length}, so "
             "no reply token would be learned; raise max_length or shorten the input"
         )
-    ids = (p + r)[:max_length]
-    labels = ([IGNORE] * len(p) + r)[:max_length]
-    count = TokenCount(
-        total=len(p) + len(r),
-        kept=len(ids),
-        first=len(p),
-        second=len(r),
-        second_cut=len(ids) < len(p) + len(r),
+    kept = min(len(full), max_length)
+    return TokenCount(
+        total=len(full),
+        kept=kept,
+        first=first,
+        second=len(full) - first,
+        second_cut=kept < len(full),
     )
-    return ids, labels, count
+
+
+def sft_example(
+    tokenizer: PreTrainedTokenizerBase, messages: list[dict[str, str]], prompt: str
+) -> dict[str, Any]:
+    """One row of trl's prompt-completion dataset. With a chat template the chat itself, so trl
+    renders it (``add_generation_prompt`` on the prompt, no special tokens added twice); without
+    one the fallback layout's strings (trl appends the end-of-text token to the reply)."""
+    if getattr(tokenizer, "chat_template", None):
+        return {"prompt": messages[:-1], "completion": messages[-1:]}
+    return {"prompt": prompt, "completion": messages[-1]["content"]}
+
+
+def uses_flash_attention(model: Any) -> bool:
+    """Whether the model's attention kernel separates packed sequences (trl's padding-free batches
+    carry per-sequence position ids, which only the flash/varlen kernels honour)."""
+    impl = str(getattr(getattr(model, "config", None), "_attn_implementation", None) or "")
+    return "flash" in impl
 
 
 class Summarization:
@@ -227,25 +253,27 @@ class Summarization:
         for split, df in data.splits.items():
             src = source_name(data, split)
             ids[split] = row_ids(df, dc.id_column, src)
-            cols: dict[str, list[Any]] = {"input_ids": [], "attention_mask": [], "labels": []}
+            cols: dict[str, list[Any]] = {"prompt": [], "completion": []}
             prompts[split], inputs[split], golds[split], counts[split] = [], [], [], []
             for i, (_, row) in enumerate(df.iterrows()):
                 where = f"{src}: row {i}"
                 messages = row_messages(row, dc, where)
                 prompt, reply = render(tokenizer, messages)
-                input_ids, labels, count = encode_pair(
-                    tokenizer, prompt, reply, dc.max_length, where
-                )
-                counts[split].append(count)
-                cols["input_ids"].append(input_ids)
-                cols["attention_mask"].append([1] * len(input_ids))
-                cols["labels"].append(labels)
+                example = sft_example(tokenizer, messages, prompt)
+                if not isinstance(example["prompt"], list):  # trl tokenises text with specials
+                    prompt = _special_prefix(tokenizer) + prompt
+                    reply = example["completion"] + (tokenizer.eos_token or "")
+                counts[split].append(count_tokens(tokenizer, prompt, reply, dc.max_length, where))
+                for key in cols:
+                    cols[key].append(example[key])
                 prompts[split].append(prompt)
                 inputs[split].append(
                     next(m["content"] for m in reversed(messages[:-1]) if m["role"] == "user")
                 )
                 golds[split].append(messages[-1]["content"])
-            datasets[split] = Dataset.from_dict(cols)
+            datasets[split] = Dataset.from_list(
+                [dict(zip(cols, v, strict=True)) for v in zip(*cols.values(), strict=True)]
+            )
         return Prepared(
             datasets=datasets,
             frames=data.splits,
@@ -255,6 +283,7 @@ class Summarization:
                 "inputs": inputs,
                 "golds": golds,
                 "max_new_tokens": dc.max_new_tokens,
+                "packing": dc.packing,
             },
             selection=("loss", False),  # ROUGE needs generation: the eval loss picks checkpoints
             check_texts=inputs,
@@ -274,9 +303,45 @@ class Summarization:
         return load_saved(self.auto_class, model_dir, config)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
-        from transformers import DataCollatorForSeq2Seq
+        """trl's collator (pads ``labels`` with -100); training builds its own in ``SFTTrainer``,
+        this one serves ``tuneproof eval``'s Trainer, which only generates."""
+        from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-        return DataCollatorForSeq2Seq(tokenizer, label_pad_token_id=IGNORE, padding=True)
+        return DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id)
+
+    def build_trainer(
+        self,
+        *,
+        model: Any,
+        kwargs: dict[str, Any],
+        prepared: Prepared,
+        tokenizer: PreTrainedTokenizerBase,
+        callbacks: list[Any],
+        config: RunConfig,
+    ) -> Trainer:
+        """trl's ``SFTTrainer`` on the run's resolved TrainingArguments, loss on completions only;
+        trl's own defaults (gradient checkpointing, bf16, learning rate) do not apply."""
+        from trl import SFTConfig, SFTTrainer
+
+        packing = bool(prepared.extra["packing"]) and uses_flash_attention(model)
+        args = SFTConfig(
+            **kwargs,
+            gradient_checkpointing=config.training.gradient_checkpointing,
+            max_length=config.data.max_length,
+            completion_only_loss=True,
+            packing=packing,
+            packing_strategy="bfd",  # whole examples per block, trained padding-free
+        )
+        trainer: Trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=prepared.datasets["train"],
+            eval_dataset=prepared.datasets.get("validation"),
+            processing_class=tokenizer,
+            callbacks=callbacks,
+        )
+        trainer.add_callback(_resumed_token_count(trainer))
+        return trainer
 
     def compute_metrics(
         self, prepared: Prepared, split: str
@@ -332,6 +397,33 @@ class Summarization:
         """BLEU/chrF/TER per bootstrap resample from summed segment statistics (corpus scores
         are not means of row scores); ROUGE is a mean and is resampled as one."""
         return corpus_resampler(rows)
+
+
+def _resumed_token_count(trainer: Any) -> Any:
+    """A callback that restores trl's running ``num_tokens`` on ``--resume``.
+
+    trl keeps the count in memory only, so a resumed run would log it from 0 and its
+    metrics.json would differ from an uninterrupted run's. The checkpointed
+    ``state.num_input_tokens_seen`` (the run counts ``non_padding`` tokens: the attention mask's
+    sum, which is what trl counts on padded batches) is the same figure.
+    """
+    from transformers import TrainerCallback
+
+    class ResumedTokenCount(TrainerCallback):  # type: ignore[misc]
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            if state.global_step > 0 and hasattr(trainer, "_total_train_tokens"):
+                trainer._total_train_tokens = int(state.num_input_tokens_seen)
+
+    return ResumedTokenCount()
+
+
+def _special_prefix(tokenizer: PreTrainedTokenizerBase) -> str:
+    """The text of the special tokens the tokenizer puts before a text (a BOS), which trl's
+    plain-text path adds and generation must see too."""
+    ids = tokenizer("x")["input_ids"]
+    plain = tokenizer("x", add_special_tokens=False)["input_ids"]
+    n = len(ids) - len(plain)
+    return str(tokenizer.decode(ids[:n])) if n > 0 and ids[n:] == plain else ""
 
 
 def generate(
