@@ -65,7 +65,10 @@ def test_checks_json_follows_schema_version_1(gen: SimpleNamespace, tmp_path: Pa
         assert doc["summary"][key] == sum(f["severity"] == sev for f in doc["findings"])
     assert doc["summary"]["errors"] == len(planted.leaks)
     for f in doc["findings"]:
-        assert list(f) == ["check", "severity", "split", "rows", "related", "score", "detail"]
+        keys = ["check", "severity", "split", "rows", "related", "score", "detail"]
+        if f["check"] == "label_issue" and f["rows"]:  # given and suggested label, for a review
+            keys += ["label", "suggested"]
+        assert list(f) == keys
         assert all(isinstance(r, str) for r in f["rows"])
         assert all(set(r) == {"split", "row"} for r in f["related"])
         assert 0.0 <= f["score"] <= 1.0
