@@ -32,7 +32,11 @@ def test_six_trial_sweep(
             space=space,
             trials=6,
             tracking_uri=mlflow_server,
-            overrides=["tracking.enabled=true", "tracking.experiment=sweep-e2e"],
+            overrides=[
+                "tracking.enabled=true",
+                "tracking.experiment=sweep-e2e",
+                "baselines=[majority]",
+            ],
         )
     )
     rec = rundir.read(out, rundir.Sweep)
@@ -55,7 +59,11 @@ def test_six_trial_sweep(
     assert trial.run is not None
     trained = rundir.read_config(out / trial.run).to_dict()
     again = load_config(out / "best.yaml").to_dict()
-    assert {**again, "name": None} == {**trained, "name": None}
+    # ... but for the baselines, scored once, by the best run on the test split
+    assert trained["baselines"] == [] and again["baselines"] == ["majority"]
+    assert {**again, "name": None, "baselines": []} == {**trained, "name": None}
+    assert (out / "best" / rundir.BASELINES).is_file()
+    assert not any((out / t.run / rundir.BASELINES).exists() for t in rec.trials if t.run)
     best_metrics = rundir.read(out / "best", rundir.Metrics)
     assert best_metrics.validation[rec.metric] == best.value
 

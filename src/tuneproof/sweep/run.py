@@ -340,6 +340,9 @@ def trial_config(p: Plan, values: dict[str, Any], number: int) -> Any:
 
     raw = p.search_space().apply(p.base, values)
     raw["name"] = f"{p.name}-trial-{number:03d}"
+    # baselines are scored once, by the best run on the test split (best.yaml keeps them): on
+    # every trial they would cost an embedding pass and score validation rows nobody reads
+    raw["baselines"] = []
     return parse_config(raw, f"sweep trial {number}")
 
 
@@ -515,12 +518,14 @@ def finish(p: Plan, console: Console) -> rundir.Sweep:
 def train_best(p: Plan, study: Any, console: Console) -> rundir.SweepBest:
     """``best.yaml`` (the best trial's own config.yaml) trained into ``SWEEP/best`` with the test
     split: the sweep's one test evaluation, and a check that the trial's value reproduces."""
+    from tuneproof.tasks import parse_config
     from tuneproof.train import run
 
     best = study.best_trial
     rel = best.user_attrs.get(RUN_ATTR) or f"trials/trial-{best.number:03d}"
     config = rundir.read_config(p.sweep_dir / rel)
     config.name = f"{p.name}-best"
+    config.baselines = parse_config(p.base, "sweep config").baselines
     io.write_text(p.sweep_dir / "best.yaml", config.to_yaml())
     console.print(
         f"sweep: best trial {best.number} ({p.metric} {best.value:.4g}); training best.yaml"
