@@ -519,20 +519,26 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
     return out
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """Load and validate a YAML config; relative data paths resolve against the file's folder
-    (those given with ``--set`` against the current folder, where they were typed)."""
-    path = Path(path)
+def read_yaml_file(path: Path, what: str) -> Any:
+    """A YAML file's content, or a one-line UserError naming the file (and the line of a
+    syntax error) — for every YAML file a person writes: configs, search spaces."""
     if not path.is_file():
-        raise UserError(f"{path}: config file not found")
+        raise UserError(f"{path}: {what} file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text; save the config as UTF-8") from None
+        raise UserError(f"{path}: not UTF-8 text; save the {what} as UTF-8") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise UserError(f"{path}:{where} invalid YAML: {getattr(err, 'problem', err)}") from None
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
+    """Load and validate a YAML config; relative data paths resolve against the file's folder
+    (those given with ``--set`` against the current folder, where they were typed)."""
+    path = Path(path)
+    raw = read_yaml_file(path, "config")
     cwd_paths: set[str] = set()
     if overrides:
         if not isinstance(raw, dict):

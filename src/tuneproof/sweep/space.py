@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
-from tuneproof.config import apply_overrides
+from tuneproof.config import apply_overrides, read_yaml_file
 from tuneproof.errors import UserError
 
 Kind = Literal["log", "float", "int", "choice"]
@@ -148,17 +146,7 @@ def parse_space(raw: Any, source: str) -> SearchSpace:
 
 def load_space(path: str | Path) -> SearchSpace:
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path}: search space file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text; save it as UTF-8") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise UserError(f"{path}:{where} invalid YAML: {getattr(err, 'problem', err)}") from None
-    return parse_space(raw, str(path))
+    return parse_space(read_yaml_file(path, "search space"), str(path))
 
 
 #: What each strategy usually gains from tuning, in ranges that train on the built-in models.
