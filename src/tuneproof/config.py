@@ -519,19 +519,27 @@ def apply_overrides(raw: dict[str, Any], overrides: list[str] | tuple[str, ...])
     return out
 
 
+def parse_yaml_text(text: str, source: str) -> Any:
+    """YAML text's content, or a one-line UserError naming ``source`` and the line of the
+    syntax error; the one place a person's YAML (a file, a pasted config) is parsed."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise UserError(f"{source}:{where} invalid YAML: {getattr(err, 'problem', err)}") from None
+
+
 def read_yaml_file(path: Path, what: str) -> Any:
     """A YAML file's content, or a one-line UserError naming the file (and the line of a
     syntax error) — for every YAML file a person writes: configs, search spaces."""
     if not path.is_file():
         raise UserError(f"{path}: {what} file not found")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise UserError(f"{path}: not UTF-8 text; save the {what} as UTF-8") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise UserError(f"{path}:{where} invalid YAML: {getattr(err, 'problem', err)}") from None
+    return parse_yaml_text(text, str(path))
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:

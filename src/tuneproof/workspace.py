@@ -20,11 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict
 
 from tuneproof import io, rundir
-from tuneproof.config import RunConfig, parse_config
+from tuneproof.config import RunConfig, parse_config, parse_yaml_text
 from tuneproof.errors import UserError
 
 RUNS = "runs"
@@ -265,13 +264,7 @@ def read_progress(workspace: Path, name: str) -> rundir.Progress | None:
 
 def validate_config(text: str, workspace: Path) -> RunConfig:
     """A YAML config as the run would see it: relative data paths resolve against the workspace."""
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise UserError(f"config:{where} invalid YAML: {getattr(err, 'problem', err)}") from None
-    cfg = parse_config(raw, "config")
+    cfg = parse_config(parse_yaml_text(text, "config"), "config")
     for split in ("train", "validation", "test"):
         value = getattr(cfg.data, split)
         if value and not Path(value).expanduser().is_absolute():

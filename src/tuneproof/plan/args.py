@@ -25,7 +25,7 @@ from typing import Any, Literal
 import yaml
 
 from tuneproof.arguments import LR_GUIDANCE
-from tuneproof.config import OLD_ARGUMENTS
+from tuneproof.config import OLD_ARGUMENTS, parse_yaml_text
 from tuneproof.errors import UserError, did_you_mean
 
 Severity = Literal["info", "warning", "error"]
@@ -975,14 +975,13 @@ def parse_text(
         fmt = "python" if _PY_CALL.search(text) else "yaml"
     if fmt == "python":
         return parse_python(text, source)
-    try:
-        raw = json.loads(text) if fmt == "json" else yaml.safe_load(text)
-    except json.JSONDecodeError as err:
-        raise UserError(f"{source}: invalid JSON (line {err.lineno}: {err.msg})") from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise UserError(f"{source}:{where} invalid YAML: {getattr(err, 'problem', err)}") from None
+    if fmt == "json":
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise UserError(f"{source}: invalid JSON (line {err.lineno}: {err.msg})") from None
+    else:
+        raw = parse_yaml_text(text, source)
     if not isinstance(raw, dict):
         raise UserError(f"{source}: expected a mapping of keys at top level")
     return raw, ()
