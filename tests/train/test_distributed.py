@@ -1,5 +1,6 @@
-"""`torchrun --nproc_per_node 2 -m tuneproof train` on CPU (gloo): one run directory, one MLflow
-run, written by rank 0 only, and the same model as one process with the same global batch."""
+"""`torchrun --nproc_per_node 2 -m tuneproof train` and `accelerate launch --cpu --num_processes 2
+-m tuneproof train` on CPU (gloo): one run directory, one MLflow run, written by rank 0 only, and
+the same model as one process with the same global batch."""
 
 from __future__ import annotations
 
@@ -61,8 +62,20 @@ def _train(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+# the two launchers of the issue: torch's own and Hugging Face accelerate's. accelerate's
+# ``--cpu`` starts one process unless an MPI hostfile is configured, so the CPU test uses its
+# ``--multi_gpu`` launcher, which starts the processes through torch.distributed.run (gloo here)
+LAUNCHERS = {
+    "torchrun": ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"],
+    "accelerate": ["-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+                   "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+                   "--main_process_port", "0"],
+}  # fmt: skip
+
+
 @pytest.mark.slow
-def test_torchrun_two_processes_match_one(no_dropout_bert, toy_data, make_config, tmp_path):
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_two_processes_match_one(launcher, no_dropout_bert, toy_data, make_config, tmp_path):
     from mlflow.tracking import MlflowClient
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -72,7 +85,7 @@ def test_torchrun_two_processes_match_one(no_dropout_bert, toy_data, make_config
     one.write_text(yaml.safe_dump(_config(no_dropout_bert, toy_data, make_config, batch=16)))
 
     ddp = _train(
-        ["-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+        [*LAUNCHERS[launcher],
          "-m", "tuneproof", "train", str(two), "-o", str(tmp_path / "ddp"),
          "--tracking-uri", uri],
         tmp_path,
