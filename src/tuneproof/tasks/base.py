@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from tuneproof.errors import UserError
 
@@ -236,6 +236,33 @@ def metrics_through_rows(
         return task.metrics_from_rows(task.prediction_rows(prepared, split, ev.predictions))
 
     return compute
+
+
+class TrainerTask:
+    """The usual Trainer-facing half of a :class:`TaskAdapter`, so an adapter writes only what
+    its task does differently: load ``RUN/model`` with the task's Auto class, pad batches
+    dynamically, predict through ``Trainer.predict`` and score via the adapter's own
+    ``metrics_from_rows`` (the same function the slices use, so the two cannot disagree)."""
+
+    auto_class: str
+
+    def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
+        return load_saved(self.auto_class, model_dir, config)
+
+    def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
+        from transformers import DataCollatorWithPadding
+
+        return DataCollatorWithPadding(tokenizer)
+
+    def predict_rows(
+        self, trainer: Trainer, prepared: Prepared, split: str
+    ) -> list[dict[str, Any]]:
+        return trainer_predict_rows(cast(TaskAdapter, self), trainer, prepared, split)
+
+    def compute_metrics(
+        self, prepared: Prepared, split: str
+    ) -> Callable[[EvalPrediction], dict[str, float]] | None:
+        return metrics_through_rows(cast(TaskAdapter, self), prepared, split)
 
 
 def source_name(data: LoadedData, split: str) -> str:

@@ -17,17 +17,14 @@ from tuneproof.tasks.base import (
     EvalTemplate,
     Prepared,
     StarterConfig,
+    TrainerTask,
     encoding_counts,
     from_base,
-    load_saved,
-    trainer_predict_rows,
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pandas as pd
-    from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase, Trainer
+    from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase
 
     from tuneproof.config import RunConfig
     from tuneproof.data.load import LoadedData
@@ -105,7 +102,7 @@ tracking:
 """
 
 
-class SequenceClassification:
+class SequenceClassification(TrainerTask):
     name = "sequence-classification"
     main_metric = "accuracy"
     greater_is_better = True
@@ -213,25 +210,12 @@ class SequenceClassification:
             label2id={n: i for i, n in enumerate(names)},
         )
 
-    def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved(self.auto_class, model_dir, config)
-
-    def predict_rows(
-        self, trainer: Trainer, prepared: Prepared, split: str
-    ) -> list[dict[str, Any]]:
-        return trainer_predict_rows(self, trainer, prepared, split)
-
     def metrics_from_rows(self, rows: list[dict[str, Any]]) -> dict[str, float]:
         names = sorted({r["gold"] for r in rows} | {r["pred"] for r in rows})
         index = {n: i for i, n in enumerate(names)}
         gold = np.array([index[r["gold"]] for r in rows])
         pred = np.array([index[r["pred"]] for r in rows])
         return classification_metrics(gold, pred, len(names))
-
-    def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
-        from transformers import DataCollatorWithPadding
-
-        return DataCollatorWithPadding(tokenizer)
 
     def compute_metrics(
         self, prepared: Prepared, split: str

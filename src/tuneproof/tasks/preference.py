@@ -37,9 +37,9 @@ from tuneproof.tasks.base import (
     Prepared,
     StarterConfig,
     TokenCount,
+    TrainerTask,
     column_texts,
     from_base,
-    load_saved,
     source_name,
 )
 from tuneproof.tasks.classification import row_ids
@@ -47,8 +47,6 @@ from tuneproof.tasks.language_modeling import IGNORE, score_documents
 from tuneproof.tasks.summarization import generate, render
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase, Trainer
 
     from tuneproof.config import RunConfig
@@ -82,7 +80,7 @@ def completion_example(
     return ids, [*targets, IGNORE]
 
 
-class Preference:
+class Preference(TrainerTask):
     name = "preference"
     main_metric = "reward_accuracy"
     greater_is_better = True
@@ -221,9 +219,6 @@ class Preference:
         self, model_path: str, prepared: Prepared, config: RunConfig
     ) -> PreTrainedModel:
         return from_base(self.auto_class, model_path, config)
-
-    def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved(self.auto_class, model_dir, config)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from trl.trainer.dpo_trainer import DataCollatorForPreference

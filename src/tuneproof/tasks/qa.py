@@ -14,7 +14,7 @@ import collections
 import json
 import re
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -28,20 +28,16 @@ from tuneproof.tasks.base import (
     Prepared,
     StarterConfig,
     TokenCount,
+    TrainerTask,
     column_texts,
     from_base,
-    load_saved,
-    metrics_through_rows,
     source_name,
-    trainer_predict_rows,
 )
 from tuneproof.tasks.classification import row_ids
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pandas as pd
-    from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase, Trainer
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
     from tuneproof.config import RunConfig
     from tuneproof.data.load import LoadedData
@@ -325,7 +321,7 @@ def window_counts(
     return out
 
 
-class ExtractiveQA:
+class ExtractiveQA(TrainerTask):
     name = "extractive-qa"
     main_metric = "f1"
     greater_is_better = True
@@ -455,24 +451,6 @@ class ExtractiveQA:
             model_path,
             config,
         )
-
-    def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved(self.auto_class, model_dir, config)
-
-    def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
-        from transformers import DataCollatorWithPadding
-
-        return DataCollatorWithPadding(tokenizer)
-
-    def predict_rows(
-        self, trainer: Trainer, prepared: Prepared, split: str
-    ) -> list[dict[str, Any]]:
-        return trainer_predict_rows(self, trainer, prepared, split)
-
-    def compute_metrics(
-        self, prepared: Prepared, split: str
-    ) -> Callable[[EvalPrediction], dict[str, float]]:
-        return metrics_through_rows(self, prepared, split)
 
     def prediction_rows(
         self, prepared: Prepared, split: str, predictions: Any

@@ -20,20 +20,17 @@ from tuneproof.tasks.base import (
     EvalTemplate,
     Prepared,
     StarterConfig,
+    TrainerTask,
     column_texts,
     encoding_counts,
     from_base,
-    load_saved,
     source_name,
-    trainer_predict_rows,
 )
 from tuneproof.tasks.classification import row_ids
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pandas as pd
-    from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase, Trainer
+    from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase
 
     from tuneproof.config import RunConfig
     from tuneproof.data.load import LoadedData
@@ -69,7 +66,7 @@ def scores(df: pd.DataFrame, column: str, where: str) -> list[float]:
     return out
 
 
-class SentenceSimilarity:
+class SentenceSimilarity(TrainerTask):
     name = "similarity"
     main_metric = "spearman"
     greater_is_better = True
@@ -155,19 +152,6 @@ class SentenceSimilarity:
             num_labels=1,
             problem_type="regression",
         )
-
-    def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved(self.auto_class, model_dir, config)
-
-    def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
-        from transformers import DataCollatorWithPadding
-
-        return DataCollatorWithPadding(tokenizer)
-
-    def predict_rows(
-        self, trainer: Trainer, prepared: Prepared, split: str
-    ) -> list[dict[str, Any]]:
-        return trainer_predict_rows(self, trainer, prepared, split)
 
     def compute_metrics(
         self, prepared: Prepared, split: str

@@ -33,16 +33,14 @@ from tuneproof.tasks.base import (
     Prepared,
     StarterConfig,
     TokenCount,
+    TrainerTask,
     from_base,
-    load_saved,
     source_name,
 )
 from tuneproof.tasks.classification import row_ids
 from tuneproof.text.generation import GENERATION_METRICS, corpus_resampler, corpus_scores
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pandas as pd
     from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase, Trainer
 
@@ -197,7 +195,7 @@ def uses_flash_attention(model: Any) -> bool:
     return "flash" in impl
 
 
-class Summarization:
+class Summarization(TrainerTask):
     name = "summarization"
     main_metric = "rougeL"
     greater_is_better = True
@@ -298,9 +296,6 @@ class Summarization:
             model_path,
             config,
         )
-
-    def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved(self.auto_class, model_dir, config)
 
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         """trl's collator (pads ``labels`` with -100); training builds its own in ``SFTTrainer``,

@@ -23,19 +23,15 @@ from tuneproof.tasks.base import (
     Prepared,
     StarterConfig,
     TokenCount,
+    TrainerTask,
     from_base,
-    load_saved,
-    metrics_through_rows,
     source_name,
-    trainer_predict_rows,
 )
 from tuneproof.tasks.classification import row_ids
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pandas as pd
-    from transformers import EvalPrediction, PreTrainedModel, PreTrainedTokenizerBase, Trainer
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
     from tuneproof.config import RunConfig
     from tuneproof.data.load import LoadedData
@@ -150,7 +146,7 @@ def word_rows(
     return all_tokens, all_tags
 
 
-class TokenClassification:
+class TokenClassification(TrainerTask):
     name = "token-classification"
     main_metric = "f1"  # entity F1 for BIO tags; ``Prepared.main_metric`` says accuracy for POS
     greater_is_better = True
@@ -278,23 +274,10 @@ class TokenClassification:
             label2id={n: i for i, n in enumerate(names)},
         )
 
-    def load_trained(self, model_dir: Path, config: RunConfig) -> PreTrainedModel:
-        return load_saved(self.auto_class, model_dir, config)
-
     def collator(self, tokenizer: PreTrainedTokenizerBase) -> Callable[..., Any]:
         from transformers import DataCollatorForTokenClassification
 
         return DataCollatorForTokenClassification(tokenizer)
-
-    def predict_rows(
-        self, trainer: Trainer, prepared: Prepared, split: str
-    ) -> list[dict[str, Any]]:
-        return trainer_predict_rows(self, trainer, prepared, split)
-
-    def compute_metrics(
-        self, prepared: Prepared, split: str
-    ) -> Callable[[EvalPrediction], dict[str, float]]:
-        return metrics_through_rows(self, prepared, split)
 
     def prediction_rows(
         self, prepared: Prepared, split: str, predictions: Any
